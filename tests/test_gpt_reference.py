@@ -1,0 +1,76 @@
+"""GPTModel against Hugging Face's GPT-2 (a test-only dependency) with the same random weights."""
+import pytest
+import torch
+
+from llms_from_scratch.gpt import GPTModel, generate_text_simple
+
+transformers = pytest.importorskip("transformers")
+
+CFG = {"vocab_size": 1000, "context_length": 64, "emb_dim": 96, "n_heads": 4, "n_layers": 3,
+       "drop_rate": 0.0, "qkv_bias": True}
+
+
+def copy_hf_into_gpt(hf, gpt):
+    "Copy a Hugging Face `GPT2LMHeadModel`'s weights into the book's `GPTModel` (HF's Conv1D stores weights as in x out)."
+    sd = hf.transformer.state_dict()
+    with torch.no_grad():
+        gpt.tok_emb.weight.copy_(sd["wte.weight"])
+        gpt.pos_emb.weight.copy_(sd["wpe.weight"])
+        for i, block in enumerate(gpt.trf_blocks):
+            p = f"h.{i}."
+            q, k, v = sd[p + "attn.c_attn.weight"].chunk(3, dim=1)
+            qb, kb, vb = sd[p + "attn.c_attn.bias"].chunk(3)
+            for lin, w, b in ((block.att.W_query, q, qb), (block.att.W_key, k, kb), (block.att.W_value, v, vb)):
+                lin.weight.copy_(w.T)
+                lin.bias.copy_(b)
+            block.att.out_proj.weight.copy_(sd[p + "attn.c_proj.weight"].T)
+            block.att.out_proj.bias.copy_(sd[p + "attn.c_proj.bias"])
+            block.ff.layers[0].weight.copy_(sd[p + "mlp.c_fc.weight"].T)
+            block.ff.layers[0].bias.copy_(sd[p + "mlp.c_fc.bias"])
+            block.ff.layers[2].weight.copy_(sd[p + "mlp.c_proj.weight"].T)
+            block.ff.layers[2].bias.copy_(sd[p + "mlp.c_proj.bias"])
+            for ours, theirs in ((block.norm1, "ln_1"), (block.norm2, "ln_2")):
+                ours.scale.copy_(sd[p + theirs + ".weight"])
+                ours.shift.copy_(sd[p + theirs + ".bias"])
+        gpt.final_norm.scale.copy_(sd["ln_f.weight"])
+        gpt.final_norm.shift.copy_(sd["ln_f.bias"])
+        gpt.out_head.weight.copy_(hf.lm_head.weight)  # tied to wte in GPT-2
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=CFG["vocab_size"], n_positions=CFG["context_length"],
+                                     n_embd=CFG["emb_dim"], n_layer=CFG["n_layers"], n_head=CFG["n_heads"],
+                                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf = transformers.GPT2LMHeadModel(config).eval()
+    gpt = GPTModel(CFG).eval()
+    copy_hf_into_gpt(hf, gpt)
+    return hf, gpt
+
+
+def test_logits_match_hugging_face(models):
+    hf, gpt = models
+    idx = torch.randint(0, CFG["vocab_size"], (2, 40), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ours, theirs = gpt(idx), hf(idx).logits
+    assert ours.shape == theirs.shape == (2, 40, CFG["vocab_size"])
+    assert (ours - theirs).abs().max().item() < 1e-4
+
+
+def test_greedy_continuation_matches_hugging_face(models):
+    hf, gpt = models
+    prompt = torch.tensor([[11, 22, 33, 44, 55]])
+    ours = generate_text_simple(gpt, prompt, max_new_tokens=20, context_size=CFG["context_length"])
+    theirs = hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=20, do_sample=False,
+                         pad_token_id=0)
+    assert ours.tolist() == theirs.tolist()
+
+
+def test_copied_weights_differ_from_a_fresh_model(models):
+    "Guards the two tests above against a mapping that silently copies nothing."
+    hf, gpt = models
+    fresh = GPTModel(CFG).eval()
+    idx = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        assert (fresh(idx) - hf(idx).logits).abs().max().item() > 1e-2
