@@ -172,3 +172,18 @@ def test_tiktoken_gpt2_works_offline_from_mirror(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[15496, 11, 995]"
     assert len(_files(tmp_path / "tiktoken")) == 2
+
+
+def test_unpinned_asset_records_hash_on_first_download_then_verifies(server, cache):
+    root, base = server
+    (root / "weights.bin").write_bytes(b"first")
+    asset = Asset("weights.bin", (f"{base}/weights.bin",), None, None)
+    with pytest.warns(UserWarning, match="recorded"):
+        path = fetch(asset, progress=False)
+    assert (cache / "weights.bin.sha256").read_text().strip() == hashlib.sha256(b"first").hexdigest()
+    assert fetch(asset, progress=False) == path  # verified against the record, no warning, no download
+    path.write_bytes(b"tampered")
+    (root / "weights.bin").write_bytes(b"changed upstream")
+    with pytest.warns(UserWarning, match="does not match"):
+        with pytest.raises(DownloadError):  # the record still says "first": a changed upstream file is refused
+            fetch(asset, progress=False)
