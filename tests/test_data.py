@@ -187,3 +187,11 @@ def test_unpinned_asset_records_hash_on_first_download_then_verifies(server, cac
     with pytest.warns(UserWarning, match="does not match"):
         with pytest.raises(DownloadError):  # the record still says "first": a changed upstream file is refused
             fetch(asset, progress=False)
+
+
+@needs_shared
+def test_folder_mirror_holds_extracted_member_of_archive_asset(cache, monkeypatch):
+    "For a zip asset the mirror holds the kept (extracted) file, not the archive."
+    monkeypatch.setenv(data.MIRROR_ENV, str(SHARED))
+    path = get("SMSSpamCollection.tsv", progress=False)
+    assert data.sha256_of(path) == ASSETS["SMSSpamCollection.tsv"].sha256
