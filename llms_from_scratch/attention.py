@@ -6,16 +6,16 @@
 __all__ = ['plot_attention', 'SelfAttention_v1', 'SelfAttention_v2', 'CausalAttention', 'MultiHeadAttentionWrapper',
            'MultiHeadAttention']
 
-# %% ../nbs/03_attention.ipynb #0a7b6e8d
+# %% ../nbs/03_attention.ipynb #e9c3de9e
 import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 
-# %% ../nbs/03_attention.ipynb #3662991d
+# %% ../nbs/03_attention.ipynb #6f28514d
 def plot_attention(weights: torch.Tensor, labels: list[str], title: str = "Attention weights", ax=None):
     "Heat map of a (queries, keys) attention-weight matrix, queries as rows."
     if ax is None: _, ax = plt.subplots(figsize=(4, 3.4), dpi=90)
-    im = ax.imshow(weights.detach().cpu(), cmap="viridis", vmin=0)
+    im = ax.imshow(weights.detach().cpu().numpy(), cmap="viridis", vmin=0)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("key (attended to)"); ax.set_ylabel("query")
@@ -23,7 +23,7 @@ def plot_attention(weights: torch.Tensor, labels: list[str], title: str = "Atten
     ax.figure.colorbar(im, ax=ax, fraction=0.046)
     return ax
 
-# %% ../nbs/03_attention.ipynb #460a242b
+# %% ../nbs/03_attention.ipynb #c02f1328
 class SelfAttention_v1(nn.Module):
     "Scaled dot-product self-attention with raw weight matrices."
     def __init__(self, d_in: int, d_out: int):
@@ -38,7 +38,7 @@ class SelfAttention_v1(nn.Module):
         attn_weights = torch.softmax(attn_scores / keys.shape[-1]**0.5, dim=-1)
         return attn_weights @ values  # (num_tokens, d_out)
 
-# %% ../nbs/03_attention.ipynb #4729ad2d
+# %% ../nbs/03_attention.ipynb #3186c4f6
 class SelfAttention_v2(nn.Module):
     "Scaled dot-product self-attention with `nn.Linear` projections."
     def __init__(self, d_in: int, d_out: int, qkv_bias: bool = False):
@@ -53,7 +53,7 @@ class SelfAttention_v2(nn.Module):
         attn_weights = torch.softmax(attn_scores / keys.shape[-1]**0.5, dim=-1)
         return attn_weights @ values  # (num_tokens, d_out)
 
-# %% ../nbs/03_attention.ipynb #818823e8
+# %% ../nbs/03_attention.ipynb #616680be
 class CausalAttention(nn.Module):
     "Single-head causal self-attention over a batch, with dropout on the attention weights."
     def __init__(self, d_in: int, d_out: int, context_length: int, dropout: float, qkv_bias: bool = False):
@@ -75,14 +75,14 @@ class CausalAttention(nn.Module):
         attn_weights = self.dropout(attn_weights)
         return attn_weights @ values  # (b, num_tokens, d_out)
 
-# %% ../nbs/03_attention.ipynb #d5f45eee
+# %% ../nbs/03_attention.ipynb #f7482f9c
 def _check_length(num_tokens: int, context_length: int):
     "Fail clearly when an input holds more tokens than the module's context length."
     if num_tokens > context_length:
         raise ValueError(f"input has {num_tokens} tokens but the context length is {context_length}; "
                          f"crop the input to its last {context_length} tokens")
 
-# %% ../nbs/03_attention.ipynb #229ccb6d
+# %% ../nbs/03_attention.ipynb #dcf21469
 class MultiHeadAttentionWrapper(nn.Module):
     "`num_heads` independent `CausalAttention` heads, outputs concatenated."
     def __init__(self, d_in: int, d_out: int, context_length: int, dropout: float, num_heads: int, qkv_bias: bool = False):
@@ -93,7 +93,7 @@ class MultiHeadAttentionWrapper(nn.Module):
     def forward(self, x):
         return torch.cat([head(x) for head in self.heads], dim=-1)  # (b, num_tokens, num_heads * d_out)
 
-# %% ../nbs/03_attention.ipynb #450e6050
+# %% ../nbs/03_attention.ipynb #285ef7b5
 class MultiHeadAttention(nn.Module):
     "Causal multi-head self-attention with the heads computed in parallel (the book's GPT attention)."
     def __init__(self, d_in: int, d_out: int, context_length: int, dropout: float, num_heads: int, qkv_bias: bool = False):

@@ -37,3 +37,10 @@ def test_sidebar_lists_every_notebook_and_nothing_else():
 def test_quarto_config_is_shared():
     link = NBS / "_quarto.yml"
     assert link.is_symlink() and link.resolve() == (ROOT / "_quarto.yml").resolve()
+
+
+def test_readme_main_job_is_what_ci_runs():
+    "The README's pretrain-and-generate command appears verbatim in .ci/run."
+    main_job = next(b for b in _shell_blocks((ROOT / "README.md").read_text()) if "llms pretrain" in b)
+    assert "llms generate" in main_job
+    assert main_job in (ROOT / ".ci" / "run").read_text()

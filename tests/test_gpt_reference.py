@@ -1,40 +1,14 @@
-"""GPTModel against Hugging Face's GPT-2 (a test-only dependency) with the same random weights."""
+"""GPTModel, loaded by the package's GPT-2 loader, against Hugging Face's GPT-2 (a test-only dependency) with the same random weights."""
 import pytest
 import torch
 
 from llms_from_scratch.gpt import GPTModel, generate_text_simple
+from llms_from_scratch.gpt2_weights import load_weights_into_gpt, params_from_hf
 
 transformers = pytest.importorskip("transformers")
 
 CFG = {"vocab_size": 1000, "context_length": 64, "emb_dim": 96, "n_heads": 4, "n_layers": 3,
        "drop_rate": 0.0, "qkv_bias": True}
-
-
-def copy_hf_into_gpt(hf, gpt):
-    "Copy a Hugging Face `GPT2LMHeadModel`'s weights into the book's `GPTModel` (HF's Conv1D stores weights as in x out)."
-    sd = hf.transformer.state_dict()
-    with torch.no_grad():
-        gpt.tok_emb.weight.copy_(sd["wte.weight"])
-        gpt.pos_emb.weight.copy_(sd["wpe.weight"])
-        for i, block in enumerate(gpt.trf_blocks):
-            p = f"h.{i}."
-            q, k, v = sd[p + "attn.c_attn.weight"].chunk(3, dim=1)
-            qb, kb, vb = sd[p + "attn.c_attn.bias"].chunk(3)
-            for lin, w, b in ((block.att.W_query, q, qb), (block.att.W_key, k, kb), (block.att.W_value, v, vb)):
-                lin.weight.copy_(w.T)
-                lin.bias.copy_(b)
-            block.att.out_proj.weight.copy_(sd[p + "attn.c_proj.weight"].T)
-            block.att.out_proj.bias.copy_(sd[p + "attn.c_proj.bias"])
-            block.ff.layers[0].weight.copy_(sd[p + "mlp.c_fc.weight"].T)
-            block.ff.layers[0].bias.copy_(sd[p + "mlp.c_fc.bias"])
-            block.ff.layers[2].weight.copy_(sd[p + "mlp.c_proj.weight"].T)
-            block.ff.layers[2].bias.copy_(sd[p + "mlp.c_proj.bias"])
-            for ours, theirs in ((block.norm1, "ln_1"), (block.norm2, "ln_2")):
-                ours.scale.copy_(sd[p + theirs + ".weight"])
-                ours.shift.copy_(sd[p + theirs + ".bias"])
-        gpt.final_norm.scale.copy_(sd["ln_f.weight"])
-        gpt.final_norm.shift.copy_(sd["ln_f.bias"])
-        gpt.out_head.weight.copy_(hf.lm_head.weight)  # tied to wte in GPT-2
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +19,7 @@ def models():
                                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     hf = transformers.GPT2LMHeadModel(config).eval()
     gpt = GPTModel(CFG).eval()
-    copy_hf_into_gpt(hf, gpt)
+    load_weights_into_gpt(gpt, params_from_hf(hf.state_dict()))
     return hf, gpt
 
 
