@@ -6,9 +6,11 @@
 __all__ = ['SIZES', 'CLIError', 'model_config', 'pick_device', 'load_text', 'epoch_batches', 'pretrain', 'load_model',
            'stream_generate', 'generate_command', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #487bddd1
+# %% ../nbs/10_cli.ipynb #b5879e19
 import argparse
+import hashlib
 import json
+import os
 import signal
 import sys
 import time
@@ -17,19 +19,22 @@ from pathlib import Path
 
 import matplotlib
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from .data import get, gpt2_encoding
+from .ddp import ddp_backend
 from .gpt import GPT_CONFIG_124M, GPTModel
 from .gpt2_weights import GPT2_SIZES, gpt2_config, load_gpt2
 from .tokenizer import GPTDatasetV1
 from .training import calc_loss_batch, evaluate_model, generate, load_checkpoint, plot_losses, save_checkpoint, text_to_token_ids
 
-# %% ../nbs/10_cli.ipynb #b1ca802e
+# %% ../nbs/10_cli.ipynb #a8946e70
 class CLIError(Exception):
     "A problem with the command's input that the user can fix; printed as one line."
 
-# %% ../nbs/10_cli.ipynb #474e8176
+# %% ../nbs/10_cli.ipynb #fd9cb312
 SIZES = {
     "tiny": {"emb_dim": 64, "n_layers": 2, "n_heads": 2},
     "mini": {"emb_dim": 256, "n_layers": 4, "n_heads": 4},
@@ -44,7 +49,7 @@ def model_config(size: str, context_length: int = 256, drop_rate: float = 0.1, *
     if cfg["emb_dim"] % cfg["n_heads"]: raise CLIError(f"emb_dim={cfg['emb_dim']} is not divisible by n_heads={cfg['n_heads']}")
     return cfg
 
-# %% ../nbs/10_cli.ipynb #6ea2cf2b
+# %% ../nbs/10_cli.ipynb #7e3d6267
 def pick_device(name: str = "auto") -> torch.device:
     "The torch device for `name`: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -58,7 +63,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type not in ("cpu", "cuda", "mps"): raise CLIError(f"device {name!r} is not supported; use auto, cpu, cuda or mps")
     return device
 
-# %% ../nbs/10_cli.ipynb #71453b5b
+# %% ../nbs/10_cli.ipynb #bbe59ccf
 def load_text(source: str | None) -> str:
     "Text from a file path or URL; The Verdict when `source` is None."
     if source is None: return get("the-verdict.txt").read_text(encoding="utf-8")
@@ -71,7 +76,7 @@ def load_text(source: str | None) -> str:
     try: return path.read_text(encoding="utf-8")
     except UnicodeDecodeError: raise CLIError(f"{source} is not UTF-8 text") from None
 
-# %% ../nbs/10_cli.ipynb #20bf3b0e
+# %% ../nbs/10_cli.ipynb #52c232f3
 def epoch_batches(dataset, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list:
     "The batches (inputs, targets) of one epoch, in an order fixed by `seed` and `epoch`."
     n = len(dataset)
@@ -79,7 +84,29 @@ def epoch_batches(dataset, batch_size: int, seed: int, epoch: int, shuffle: bool
     return [tuple(torch.stack(t) for t in zip(*(dataset[i] for i in order[s:s + batch_size])))
             for s in range(0, n - batch_size + 1, batch_size)]
 
-# %% ../nbs/10_cli.ipynb #7bbaa078
+# %% ../nbs/10_cli.ipynb #f7a4e5f0
+def _init_distributed() -> tuple[int, int]:
+    "(rank, world size): under torchrun, after joining the process group; (0, 1) in a single process."
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return 0, 1
+    if not dist.is_initialized():
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend=ddp_backend())
+    return dist.get_rank(), dist.get_world_size()
+
+def _any_rank(flag: bool, device) -> bool:
+    "True if `flag` is set on any process (a Ctrl-C may reach them at different steps)."
+    if not dist.is_initialized(): return flag
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+def _weights_digest(model) -> str:
+    "A hash of all of `model`'s weights, to check that processes agree."
+    h = hashlib.sha256()
+    for tensor in model.state_dict().values(): h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+# %% ../nbs/10_cli.ipynb #5b113c53
 class _StopRequest:
     "Turns the first Ctrl-C into a flag checked between steps; the second one interrupts at once."
     def __init__(self): self.requested = False
@@ -91,7 +118,7 @@ class _StopRequest:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     def __exit__(self, *exc): signal.signal(signal.SIGINT, self.previous)
 
-# %% ../nbs/10_cli.ipynb #8cc0ac5d
+# %% ../nbs/10_cli.ipynb #f15671ff
 def _write_outputs(out: Path, log: dict):
     "Write log.json and loss.png (atomically enough: each is small and rewritten whole)."
     tmp = out / ".log.json.part"
@@ -104,12 +131,14 @@ def _write_outputs(out: Path, log: dict):
         fig.savefig(out / "loss.png", dpi=90)
         matplotlib.pyplot.close(fig)
 
-# %% ../nbs/10_cli.ipynb #8dcc0fb5
+# %% ../nbs/10_cli.ipynb #2535d608
 def pretrain(args) -> dict:
     "Train a GPT as `llms pretrain` does; returns the final log."
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
+    rank, world = _init_distributed()
     device = pick_device(args.device)
+    if world > 1 and device.type == "cuda": device = torch.device("cuda", torch.cuda.current_device())
     if args.resume:
         if not ckpt_path.is_file(): raise CLIError(f"--resume: no checkpoint at {ckpt_path}")
         saved = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -117,6 +146,9 @@ def pretrain(args) -> dict:
         args = argparse.Namespace(**{**saved["args"], **{k: v for k, v in keep.items() if v is not None}})
     elif ckpt_path.exists():
         raise CLIError(f"{ckpt_path} exists; pass --resume to continue that run, or choose another --out")
+    if args.batch_size % world:
+        raise CLIError(f"--batch-size {args.batch_size} must be divisible by the number of processes ({world})")
+    shard = slice(rank * args.batch_size // world, (rank + 1) * args.batch_size // world)  # this process's rows of a batch
     cfg = model_config(args.size, args.context_length, args.drop_rate, emb_dim=args.emb_dim, n_layers=args.n_layers, n_heads=args.n_heads)
     text = load_text(args.text)
     tokenizer = gpt2_encoding()
@@ -139,24 +171,27 @@ def pretrain(args) -> dict:
     if args.resume:
         state = load_checkpoint(ckpt_path, model, optimizer, map_location=device)["state"]
         torch.set_rng_state(state.pop("rng_state"))
-        print(f"resuming {ckpt_path} at epoch {state['epoch'] + 1}, step {state['step']}", flush=True)
+        if rank == 0: print(f"resuming {ckpt_path} at epoch {state['epoch'] + 1}, step {state['step']}", flush=True)
+    train_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"training {n_params:,} parameters on {device} for {args.epochs} epochs of {steps_per_epoch} steps "
-          f"({len(train_set) * cfg['context_length']:,} training tokens)", flush=True)
+    if rank == 0:
+        print(f"training {n_params:,} parameters on {device}{f' x {world} processes' if world > 1 else ''} for {args.epochs} "
+              f"epochs of {steps_per_epoch} steps ({len(train_set) * cfg['context_length']:,} training tokens)", flush=True)
 
     def log():
         return {"args": vars(args), "config": cfg, "parameters": n_params, "steps_per_epoch": steps_per_epoch,
                 **{k: v for k, v in state.items() if k != "rng_state"}}
 
     def checkpoint():
+        if rank != 0: return
         state["rng_state"] = torch.get_rng_state()
         save_checkpoint(ckpt_path, model, optimizer, config=cfg, args=vars(args), state=state)
         state.pop("rng_state")
         _write_outputs(out, log())
 
     total_steps = args.epochs * steps_per_epoch
-    bar = tqdm(total=total_steps, initial=state["step"], desc="pretrain", unit="step", dynamic_ncols=True, disable=args.quiet)
+    bar = tqdm(total=total_steps, initial=state["step"], desc="pretrain", unit="step", dynamic_ncols=True, disable=args.quiet or rank != 0)
     with _StopRequest() as stop:
         while state["epoch"] < args.epochs:
             model.train()
@@ -164,8 +199,8 @@ def pretrain(args) -> dict:
             for input_batch, target_batch in batches[state["batch"]:]:
                 started = time.perf_counter()
                 optimizer.zero_grad()
-                loss = calc_loss_batch(input_batch, target_batch, model, device)
-                loss.backward()
+                loss = calc_loss_batch(input_batch[shard], target_batch[shard], train_model, device)
+                loss.backward()  # under DDP, gradients are averaged across processes here
                 optimizer.step()
                 state["seconds"] += time.perf_counter() - started
                 state["batch"] += 1
@@ -173,28 +208,38 @@ def pretrain(args) -> dict:
                 state["tokens_seen"] += input_batch.numel()
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{state['tokens_seen'] / max(state['seconds'], 1e-9):,.0f}")
-                if state["step"] % args.eval_freq == 0 or state["batch"] == steps_per_epoch:  # and at every epoch's end
+                if rank == 0 and (state["step"] % args.eval_freq == 0 or state["batch"] == steps_per_epoch):  # and every epoch's end
                     train_loss, val_loss = evaluate_model(model, batches, val_batches, device, args.eval_iter)
                     for key, value in (("step", state["step"]), ("tokens_seen", state["tokens_seen"]),
                                        ("train_loss", train_loss), ("val_loss", val_loss)):
                         state["history"][key].append(value)
                     bar.write(f"epoch {state['epoch'] + 1} step {state['step']}: train loss {train_loss:.3f}, val loss {val_loss:.3f}")
-                if stop.requested:
+                if _any_rank(stop.requested, device):
                     checkpoint()
+                    if dist.is_initialized(): dist.barrier()  # rank 0's checkpoint is on disk before anyone exits
                     bar.close()
+                    if rank != 0: raise SystemExit(130)
                     resume = " ".join(["llms pretrain --resume --out", str(out)] + ([f"--epochs {args.epochs}"] if args.epochs else []))
                     print(f"\ninterrupted at epoch {state['epoch'] + 1}, step {state['step']}; checkpoint saved to {ckpt_path}\n"
                           f"resume with: {resume}", flush=True)
                     raise SystemExit(130)
             state["epoch"], state["batch"] = state["epoch"] + 1, 0
             checkpoint()
-            if args.prompt:
+            if args.prompt and rank == 0:
                 bar.write(f"sample: {_complete(model, tokenizer, args.prompt, 30, cfg['context_length'], device)}")
     bar.close()
-    print(f"done: {state['step']} steps, {state['tokens_seen']:,} tokens; checkpoint, log.json and loss.png in {out}", flush=True)
+    if world > 1:
+        digests = [None] * world
+        dist.all_gather_object(digests, _weights_digest(model))
+        if len(set(digests)) != 1: raise RuntimeError(f"processes ended with different weights: {digests}")
+        state["identical_weights_on_ranks"] = world
+        checkpoint()
+        if rank == 0: print(f"weights identical on all {world} processes", flush=True)
+    if rank == 0:
+        print(f"done: {state['step']} steps, {state['tokens_seen']:,} tokens; checkpoint, log.json and loss.png in {out}", flush=True)
     return log()
 
-# %% ../nbs/10_cli.ipynb #83242111
+# %% ../nbs/10_cli.ipynb #d96de42a
 def _complete(model, tokenizer, prompt: str, max_new_tokens: int, context_size: int, device) -> str:
     "Greedy continuation of `prompt`, as one line of text."
     was_training = model.training
@@ -203,7 +248,7 @@ def _complete(model, tokenizer, prompt: str, max_new_tokens: int, context_size: 
     model.train(was_training)
     return tokenizer.decode(ids[0].tolist()).replace("\n", " ")
 
-# %% ../nbs/10_cli.ipynb #c0e7a5a3
+# %% ../nbs/10_cli.ipynb #a28c1053
 def load_model(checkpoint: str | None, gpt2: str | None, device) -> tuple[GPTModel, dict]:
     "A model in eval mode and its configuration, from an `llms pretrain` checkpoint or a GPT-2 size."
     if gpt2 is not None:
@@ -231,7 +276,7 @@ def stream_generate(model, tokenizer, prompt: str, max_new_tokens: int, context_
             yield text[len(shown):]
             shown = text
 
-# %% ../nbs/10_cli.ipynb #cc87914e
+# %% ../nbs/10_cli.ipynb #bd6e82b1
 def generate_command(args):
     "Run `llms generate`: print the prompt, then the continuation as it comes."
     if (args.checkpoint is None) == (args.gpt2 is None): raise CLIError("give exactly one of --checkpoint PATH or --gpt2 SIZE")
@@ -247,7 +292,7 @@ def generate_command(args):
         print(piece, end="", flush=True)
     print()
 
-# %% ../nbs/10_cli.ipynb #7c32dd74
+# %% ../nbs/10_cli.ipynb #013f6c64
 def build_parser() -> argparse.ArgumentParser:
     "The `llms` argument parser with its `pretrain` and `generate` subcommands."
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -289,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     return parser
 
-# %% ../nbs/10_cli.ipynb #04ab0b83
+# %% ../nbs/10_cli.ipynb #e0b97809
 def main(argv: list[str] | None = None):
     "Entry point of the `llms` command."
     args = build_parser().parse_args(argv)
@@ -299,13 +344,15 @@ def main(argv: list[str] | None = None):
             if args.epochs is not None and args.epochs < 1: raise CLIError("--epochs must be at least 1")
             if args.batch_size < 1 or args.eval_freq < 1 or args.eval_iter < 1: raise CLIError("--batch-size, --eval-freq and --eval-iter must be at least 1")
             if not 0 < args.train_ratio < 1: raise CLIError("--train-ratio must be between 0 and 1")
-            pretrain(args)
+            try: pretrain(args)
+            finally:
+                if dist.is_initialized(): dist.destroy_process_group()
         else:
             generate_command(args)
     except CLIError as e:
         print(f"llms: error: {e}", file=sys.stderr)
         raise SystemExit(2)
 
-# %% ../nbs/10_cli.ipynb #558ee11e
+# %% ../nbs/10_cli.ipynb #25d7ed9d
 #| eval: false
 if __name__ == "__main__": main()
