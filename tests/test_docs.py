@@ -1,7 +1,12 @@
 """Docs pipeline checks that need no Quarto: README agrees with index.ipynb, the sidebar lists every notebook."""
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import docs_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
@@ -28,10 +33,57 @@ def test_readme_test_command_is_what_ci_runs():
 
 
 def test_sidebar_lists_every_notebook_and_nothing_else():
-    sidebar = re.findall(r"^\s*-\s*(\S+\.ipynb)\s*$", (NBS / "sidebar.yml").read_text(), flags=re.M)
-    notebooks = sorted(p.name for p in NBS.glob("*.ipynb") if not p.name.startswith("_"))
-    assert len(sidebar) == len(set(sidebar)), "a notebook is listed twice"
-    assert sorted(sidebar) == notebooks
+    assert docs_checks.sidebar_problems(NBS) == []
+
+
+def test_every_page_has_title_and_description():
+    assert docs_checks.title_problems(NBS) == []
+
+
+def test_internal_links_and_images_resolve():
+    assert docs_checks.link_problems(NBS) == []
+
+
+def test_cells_that_print_or_plot_are_committed_with_outputs():
+    assert docs_checks.output_problems(NBS) == []
+
+
+def test_notebooks_are_clean():
+    assert docs_checks.clean_problems(NBS) == []
+
+
+def test_every_exported_function_and_class_has_a_docstring():
+    modules = [p.stem for p in (ROOT / "llms_from_scratch").glob("*.py") if not p.name.startswith("_")]
+    assert len(modules) >= 10
+    assert docs_checks.docstring_problems("llms_from_scratch", modules) == []
+
+
+def test_checks_catch_a_broken_sidebar_link_title_and_missing_output(tmp_path):
+    "The checks above fail on a deliberately broken copy of the sources."
+    broken = tmp_path / "nbs"
+    shutil.copytree(NBS, broken, symlinks=True)
+    (broken / "sidebar.yml").write_text((broken / "sidebar.yml").read_text() + "      - 99_missing.ipynb\n")
+    nb = json.loads((broken / "02_tokenizer.ipynb").read_text())
+    md = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    md["source"] = ["Chapter 2 without a title; see [chapter 9](09_nowhere.ipynb) and ![a plot](img/none.png)"]
+    printing = next(c for c in nb["cells"] if c["cell_type"] == "code" and "print(" in "".join(c["source"]))
+    printing["outputs"] = []
+    (broken / "02_tokenizer.ipynb").write_text(json.dumps(nb))
+    assert docs_checks.sidebar_problems(broken) == ["sidebar lists 99_missing.ipynb, which does not exist"]
+    assert docs_checks.title_problems(broken) == ["02_tokenizer.ipynb: first markdown cell has no '# Title'"]
+    assert docs_checks.link_problems(broken) == ["02_tokenizer.ipynb: link to missing 09_nowhere.ipynb",
+                                                 "02_tokenizer.ipynb: link to missing img/none.png"]
+    assert len(docs_checks.output_problems(broken)) == 1
+
+
+def test_nbdev_processes_every_notebook_into_a_titled_page():
+    "nbdev's docs pre-processing (what Quarto renders) runs without Quarto and titles every page."
+    r = subprocess.run([str(Path(sys.executable).parent / "nbdev_proc_nbs")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for nb in docs_checks.notebooks(NBS):
+        processed = json.loads((ROOT / "_proc" / nb.name).read_text())
+        first = "".join(processed["cells"][0]["source"])
+        assert first.startswith("---") and "title:" in first, f"{nb.name}: no front matter title after processing"
 
 
 def test_quarto_config_is_shared():
