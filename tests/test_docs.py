@@ -1,5 +1,6 @@
 """Docs pipeline checks that need no Quarto: README agrees with index.ipynb, the sidebar lists every notebook."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -78,7 +79,9 @@ def test_checks_catch_a_broken_sidebar_link_title_and_missing_output(tmp_path):
 
 def test_nbdev_processes_every_notebook_into_a_titled_page():
     "nbdev's docs pre-processing (what Quarto renders) runs without Quarto and titles every page."
-    r = subprocess.run([str(Path(sys.executable).parent / "nbdev_proc_nbs")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    venv_bin = Path(sys.executable).parent  # nbdev_proc_nbs runs `pip install -e .[dev]` with the first pip on PATH
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    r = subprocess.run([str(venv_bin / "nbdev_proc_nbs")], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     for nb in docs_checks.notebooks(NBS):
         processed = json.loads((ROOT / "_proc" / nb.name).read_text())
