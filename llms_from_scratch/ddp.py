@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ddp_backend', 'ddp_setup', 'prepare_dataset', 'main', 'cli']
 
-# %% ../nbs/A2_ddp.ipynb #4fa04f53
+# %% ../nbs/A2_ddp.ipynb #cccbcd54
 import argparse
 import math
 import os
@@ -22,7 +22,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from .pytorch_intro import NeuralNetwork, ToyDataset, compute_accuracy
 
-# %% ../nbs/A2_ddp.ipynb #9c3c9d4b
+# %% ../nbs/A2_ddp.ipynb #3222ba74
 def ddp_backend() -> str:
     "NCCL when CUDA GPUs are present, gloo (CPU) otherwise."
     return "nccl" if torch.cuda.is_available() else "gloo"
@@ -34,7 +34,7 @@ def ddp_setup(rank: int, world_size: int):
     if torch.cuda.is_available(): torch.cuda.set_device(rank % torch.cuda.device_count())
     dist.init_process_group(backend=ddp_backend(), rank=rank, world_size=world_size)
 
-# %% ../nbs/A2_ddp.ipynb #dcb9529a
+# %% ../nbs/A2_ddp.ipynb #209ff961
 def prepare_dataset(world_size: int | None = None, rank: int | None = None, batch_size: int = 2):
     "The book's toy train/test loaders, the training set shared out across `world_size` processes."
     world_size = dist.get_world_size() if world_size is None else world_size
@@ -53,7 +53,7 @@ def prepare_dataset(world_size: int | None = None, rank: int | None = None, batc
     test_loader = DataLoader(test_ds, batch_size=batch_size, shuffle=False)
     return train_loader, test_loader
 
-# %% ../nbs/A2_ddp.ipynb #bcb3bbe5
+# %% ../nbs/A2_ddp.ipynb #1101b917
 def main(rank: int, world_size: int, num_epochs: int, save_dir: str | None = None, crash_rank: int | None = None):
     "Train the toy network with DDP as process `rank` of `world_size`."
     ddp_setup(rank, world_size)
@@ -81,10 +81,11 @@ def main(rank: int, world_size: int, num_epochs: int, save_dir: str | None = Non
         test_acc = compute_accuracy(model, test_loader, device=device)
         if rank == 0: print(f"[rank {rank}] Training accuracy {train_acc}, test accuracy {test_acc}", flush=True)
         if save_dir is not None: torch.save(model.module.state_dict(), os.path.join(save_dir, f"rank{rank}.pt"))
+        dist.barrier()  # leave together: gloo can abort a process whose peer tears down the group first
     finally:
         dist.destroy_process_group()
 
-# %% ../nbs/A2_ddp.ipynb #03921382
+# %% ../nbs/A2_ddp.ipynb #999b5c9a
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))
@@ -110,6 +111,6 @@ def cli(argv: list[str] | None = None):
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "localhost", str(_free_port())
     mp.spawn(main, args=(args.world_size, args.epochs, args.save_dir, args.crash_rank), nprocs=args.world_size, join=True)
 
-# %% ../nbs/A2_ddp.ipynb #284045ba
+# %% ../nbs/A2_ddp.ipynb #4ac8e521
 #| eval: false
 if __name__ == "__main__": cli()
