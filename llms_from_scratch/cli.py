@@ -6,7 +6,7 @@
 __all__ = ['SIZES', 'CLIError', 'model_config', 'pick_device', 'load_text', 'epoch_batches', 'pretrain', 'load_model',
            'stream_generate', 'generate_command', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #ef5f7fbc
+# %% ../nbs/10_cli.ipynb #cb0bb1dc
 import argparse
 import hashlib
 import json
@@ -30,11 +30,11 @@ from .gpt2_weights import GPT2_SIZES, gpt2_config, load_gpt2
 from .tokenizer import GPTDatasetV1
 from .training import calc_loss_batch, evaluate_model, generate, load_checkpoint, plot_losses, save_checkpoint, text_to_token_ids
 
-# %% ../nbs/10_cli.ipynb #d13c5fe5
+# %% ../nbs/10_cli.ipynb #90abb364
 class CLIError(Exception):
     "A problem with the command's input that the user can fix; printed as one line."
 
-# %% ../nbs/10_cli.ipynb #befeee9d
+# %% ../nbs/10_cli.ipynb #479f201e
 SIZES = {
     "tiny": {"emb_dim": 64, "n_layers": 2, "n_heads": 2},
     "mini": {"emb_dim": 256, "n_layers": 4, "n_heads": 4},
@@ -49,7 +49,7 @@ def model_config(size: str, context_length: int = 256, drop_rate: float = 0.1, *
     if cfg["emb_dim"] % cfg["n_heads"]: raise CLIError(f"emb_dim={cfg['emb_dim']} is not divisible by n_heads={cfg['n_heads']}")
     return cfg
 
-# %% ../nbs/10_cli.ipynb #b1bd7ec4
+# %% ../nbs/10_cli.ipynb #49c1775b
 def pick_device(name: str = "auto") -> torch.device:
     "The torch device for `name`: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -63,7 +63,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type not in ("cpu", "cuda", "mps"): raise CLIError(f"device {name!r} is not supported; use auto, cpu, cuda or mps")
     return device
 
-# %% ../nbs/10_cli.ipynb #b63a25b2
+# %% ../nbs/10_cli.ipynb #e1bcff27
 def load_text(source: str | None) -> str:
     "Text from a file path or URL; The Verdict when `source` is None."
     if source is None: return get("the-verdict.txt").read_text(encoding="utf-8")
@@ -76,7 +76,7 @@ def load_text(source: str | None) -> str:
     try: return path.read_text(encoding="utf-8")
     except UnicodeDecodeError: raise CLIError(f"{source} is not UTF-8 text") from None
 
-# %% ../nbs/10_cli.ipynb #b4b888aa
+# %% ../nbs/10_cli.ipynb #0a095601
 def epoch_batches(dataset, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list:
     "The batches (inputs, targets) of one epoch, in an order fixed by `seed` and `epoch`."
     n = len(dataset)
@@ -84,7 +84,7 @@ def epoch_batches(dataset, batch_size: int, seed: int, epoch: int, shuffle: bool
     return [tuple(torch.stack(t) for t in zip(*(dataset[i] for i in order[s:s + batch_size])))
             for s in range(0, n - batch_size + 1, batch_size)]
 
-# %% ../nbs/10_cli.ipynb #c3c8d28e
+# %% ../nbs/10_cli.ipynb #bd37bd38
 def _init_distributed() -> tuple[int, int]:
     "(rank, world size): under torchrun, after joining the process group; (0, 1) in a single process."
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return 0, 1
@@ -106,7 +106,7 @@ def _weights_digest(model) -> str:
     for tensor in model.state_dict().values(): h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
 
-# %% ../nbs/10_cli.ipynb #23b2b731
+# %% ../nbs/10_cli.ipynb #9773d0a4
 class _StopRequest:
     "Turns the first Ctrl-C into a flag checked between steps; the second one interrupts at once."
     def __init__(self): self.requested = False
@@ -118,7 +118,7 @@ class _StopRequest:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     def __exit__(self, *exc): signal.signal(signal.SIGINT, self.previous)
 
-# %% ../nbs/10_cli.ipynb #cdf830e2
+# %% ../nbs/10_cli.ipynb #4c063bdc
 def _write_outputs(out: Path, log: dict):
     "Write log.json and loss.png (atomically enough: each is small and rewritten whole)."
     tmp = out / ".log.json.part"
@@ -131,7 +131,7 @@ def _write_outputs(out: Path, log: dict):
         fig.savefig(out / "loss.png", dpi=90)
         matplotlib.pyplot.close(fig)
 
-# %% ../nbs/10_cli.ipynb #ef1446f4
+# %% ../nbs/10_cli.ipynb #7de03852
 def pretrain(args) -> dict:
     "Train a GPT as `llms pretrain` does; returns the final log."
     out = Path(args.out)
@@ -239,7 +239,7 @@ def pretrain(args) -> dict:
         print(f"done: {state['step']} steps, {state['tokens_seen']:,} tokens; checkpoint, log.json and loss.png in {out}", flush=True)
     return log()
 
-# %% ../nbs/10_cli.ipynb #9c7eb4f4
+# %% ../nbs/10_cli.ipynb #8fcc74b1
 def _complete(model, tokenizer, prompt: str, max_new_tokens: int, context_size: int, device) -> str:
     "Greedy continuation of `prompt`, as one line of text."
     was_training = model.training
@@ -248,7 +248,7 @@ def _complete(model, tokenizer, prompt: str, max_new_tokens: int, context_size: 
     model.train(was_training)
     return tokenizer.decode(ids[0].tolist()).replace("\n", " ")
 
-# %% ../nbs/10_cli.ipynb #a3ad7bfd
+# %% ../nbs/10_cli.ipynb #8e82d65e
 def load_model(checkpoint: str | None, gpt2: str | None, device) -> tuple[GPTModel, dict]:
     "A model in eval mode and its configuration, from an `llms pretrain` checkpoint or a GPT-2 size."
     if gpt2 is not None:
@@ -276,7 +276,7 @@ def stream_generate(model, tokenizer, prompt: str, max_new_tokens: int, context_
             yield text[len(shown):]
             shown = text
 
-# %% ../nbs/10_cli.ipynb #a6ed2a6e
+# %% ../nbs/10_cli.ipynb #692114aa
 def generate_command(args):
     "Run `llms generate`: print the prompt, then the continuation as it comes."
     if (args.checkpoint is None) == (args.gpt2 is None): raise CLIError("give exactly one of --checkpoint PATH or --gpt2 SIZE")
@@ -292,12 +292,12 @@ def generate_command(args):
         print(piece, end="", flush=True)
     print()
 
-# %% ../nbs/10_cli.ipynb #3cbdf3b3
+# %% ../nbs/10_cli.ipynb #ba7291e6
 def build_parser() -> argparse.ArgumentParser:
-    "The `llms` argument parser with its `pretrain` and `generate` subcommands."
+    "The `llms` argument parser: `pretrain`, `generate`, and the finetuning subcommands."
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="llms", description="Pretrain GPT models and generate text (llms-from-scratch).", formatter_class=fmt)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{pretrain,generate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{pretrain,generate,finetune-classifier,classify,finetune-instruct,chat}")
 
     p = sub.add_parser("pretrain", help="train a GPT from scratch on a text", formatter_class=fmt,
                        description="Train a GPT on a text file or URL (default: The Verdict), saving checkpoints, log.json and loss.png.")
@@ -332,9 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--top-k", type=int, help="sample only among the k most likely tokens")
     g.add_argument("--seed", type=int, help="random seed for sampling")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    from llms_from_scratch.finetune_cli import add_finetune_commands  # here, not at the top: that module imports this one
+    add_finetune_commands(sub, fmt)
     return parser
 
-# %% ../nbs/10_cli.ipynb #2b0f914e
+# %% ../nbs/10_cli.ipynb #e5e8e9d4
 def main(argv: list[str] | None = None):
     "Entry point of the `llms` command."
     args = build_parser().parse_args(argv)
@@ -347,12 +349,16 @@ def main(argv: list[str] | None = None):
             try: pretrain(args)
             finally:
                 if dist.is_initialized(): dist.destroy_process_group()
-        else:
+        elif args.command == "generate":
             generate_command(args)
+        else:
+            args.func(args)  # the finetuning subcommands
     except CLIError as e:
         print(f"llms: error: {e}", file=sys.stderr)
         raise SystemExit(2)
 
-# %% ../nbs/10_cli.ipynb #1753a0b5
+# %% ../nbs/10_cli.ipynb #bb9c6858
 #| eval: false
-if __name__ == "__main__": main()
+if __name__ == "__main__":
+    from llms_from_scratch.cli import main as package_main  # the imported copy: its CLIError is the one the finetuning commands raise
+    package_main()
