@@ -84,3 +84,50 @@ def docstring_problems(package: str, modules: list[str]) -> list[str]:
             if (inspect.isfunction(obj) or inspect.isclass(obj)) and not inspect.getdoc(obj):
                 problems.append(f"{name}.{symbol} has no docstring")
     return problems
+
+
+def unexecuted_problems(nbs: Path) -> list[str]:
+    "A notebook with code the tests run must show some output, unless its first markdown cell says `<!-- prose-only -->`."
+    problems = []
+    for nb in notebooks(nbs):
+        cells = _cells(nb)
+        first_md = next((_source(c) for c in cells if c["cell_type"] == "markdown"), "")
+        runnable = [c for c in cells if c["cell_type"] == "code" and not any(
+            l.strip().startswith(SKIP_FLAGS + DEFINES + ("#| hide",)) for l in _source(c).splitlines() if l.startswith("#|"))]
+        if runnable and not any(c.get("outputs") for c in cells) and "<!-- prose-only -->" not in first_md:
+            problems.append(f"{nb.name}: {len(runnable)} code cells but no outputs at all: run it before committing")
+    return problems
+
+
+SOURCE_LINK = re.compile(r"\[source\]\((\S+?)/blob/[^/]+/(\S+?\.py)#L(\d+)\)")
+
+
+def show_doc_problems(proc: Path, root: Path, package: str, modules: list[str]) -> list[str]:
+    """Every exported function and class has an API entry (nbdev's `show_doc`) on its notebook's processed page,
+    whose [source] link points at the line of the module that defines it."""
+    problems = []
+    for name in modules:
+        module = importlib.import_module(f"{package}.{name}")
+        py = root / package / f"{name}.py"
+        lines = py.read_text().splitlines()
+        origin = re.search(r"^# %% \.\./nbs/(\S+\.ipynb)", "\n".join(lines), flags=re.M)
+        if not origin: continue
+        page = json.loads((proc / origin.group(1)).read_text())
+        docs = ["".join(o.get("data", {}).get("text/markdown", [])) for c in page["cells"] for o in c.get("outputs", [])]
+        for symbol in getattr(module, "__all__", []):
+            obj = getattr(module, symbol)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)) or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            entry = next((d for d in docs if re.search(rf"^#+ {re.escape(symbol)}\s*$", d, flags=re.M)), None)
+            if entry is None:
+                problems.append(f"{name}.{symbol}: no API entry on {origin.group(1)}")
+                continue
+            link = SOURCE_LINK.search(entry)
+            if link is None or link.group(2) != f"{package}/{name}.py":
+                problems.append(f"{name}.{symbol}: API entry has no [source] link to {package}/{name}.py")
+                continue
+            at = int(link.group(3)) - 1
+            window = [l.strip() for l in lines[at:at + 4]]  # decorators may come first
+            if not any(re.match(rf"(async\s+)?(def|class)\s+{re.escape(symbol)}\b", l) for l in window):
+                problems.append(f"{name}.{symbol}: [source] link points at line {at + 1}, not its definition")
+    return problems

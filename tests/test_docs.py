@@ -77,7 +77,25 @@ def test_checks_catch_a_broken_sidebar_link_title_and_missing_output(tmp_path):
     assert len(docs_checks.output_problems(broken)) == 1
 
 
-def test_nbdev_processes_every_notebook_into_a_titled_page():
+def test_every_notebook_with_code_was_run():
+    assert docs_checks.unexecuted_problems(NBS) == []
+
+
+def test_unexecuted_notebook_is_caught(tmp_path):
+    broken = tmp_path / "nbs"
+    shutil.copytree(NBS, broken, symlinks=True)
+    nb = json.loads((broken / "03_attention.ipynb").read_text())
+    for c in nb["cells"]:
+        if c["cell_type"] == "code": c["outputs"] = []
+    (broken / "03_attention.ipynb").write_text(json.dumps(nb))
+    assert [p.split(":")[0] for p in docs_checks.unexecuted_problems(broken)] == ["03_attention.ipynb"]
+
+
+def _modules():
+    return sorted(p.stem for p in (ROOT / "llms_from_scratch").glob("*.py") if not p.name.startswith("_"))
+
+
+def test_nbdev_processes_every_notebook_into_a_titled_page(tmp_path):
     "nbdev's docs pre-processing (what Quarto renders) runs without Quarto and titles every page."
     venv_bin = Path(sys.executable).parent  # nbdev_proc_nbs runs `pip install -e .[dev]` with the first pip on PATH
     env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -87,6 +105,20 @@ def test_nbdev_processes_every_notebook_into_a_titled_page():
         processed = json.loads((ROOT / "_proc" / nb.name).read_text())
         first = "".join(processed["cells"][0]["source"])
         assert first.startswith("---") and "title:" in first, f"{nb.name}: no front matter title after processing"
+    # every exported function and class has an API entry whose [source] link lands on its definition
+    assert docs_checks.show_doc_problems(ROOT / "_proc", ROOT, "llms_from_scratch", _modules()) == []
+    # and the check notices a link that points elsewhere
+    broken = tmp_path / "_proc"
+    shutil.copytree(ROOT / "_proc", broken)
+    page = json.loads((broken / "04_gpt.ipynb").read_text())
+    for cell in page["cells"]:
+        for out in cell.get("outputs", []):
+            md = out.get("data", {}).get("text/markdown")
+            if md and "### GPTModel" in "".join(md):
+                out["data"]["text/markdown"] = [re.sub(r"gpt\.py#L\d+", "gpt.py#L1", "".join(md))]
+    (broken / "04_gpt.ipynb").write_text(json.dumps(page))
+    assert docs_checks.show_doc_problems(broken, ROOT, "llms_from_scratch", ["gpt"]) == [
+        "gpt.GPTModel: [source] link points at line 1, not its definition"]
 
 
 def test_quarto_config_is_shared():
