@@ -172,7 +172,7 @@ def pretrain(args) -> dict:
         state = load_checkpoint(ckpt_path, model, optimizer, map_location=device)["state"]
         torch.set_rng_state(state.pop("rng_state"))
         if rank == 0: print(f"resuming {ckpt_path} at epoch {state['epoch'] + 1}, step {state['step']}", flush=True)
-    train_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
+    ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())
     if rank == 0:
@@ -199,7 +199,7 @@ def pretrain(args) -> dict:
             for input_batch, target_batch in batches[state["batch"]:]:
                 started = time.perf_counter()
                 optimizer.zero_grad()
-                loss = calc_loss_batch(input_batch[shard], target_batch[shard], train_model, device)
+                loss = calc_loss_batch(input_batch[shard], target_batch[shard], ddp_model, device)
                 loss.backward()  # under DDP, gradients are averaged across processes here
                 optimizer.step()
                 state["seconds"] += time.perf_counter() - started

@@ -6,7 +6,7 @@
 __all__ = ['base_model', 'finetune_classifier', 'load_classifier', 'classify_command', 'finetune_instruct', 'chat_command',
            'add_finetune_commands']
 
-# %% ../nbs/11_cli_finetune.ipynb #91281c77
+# %% ../nbs/11_cli_finetune.ipynb #0307803d
 import copy
 import json
 import sys
@@ -27,7 +27,7 @@ from .instruction import (create_instruction_dataloaders, download_and_load_file
 from .lora import merge_lora, replace_linear_with_lora, trainable_parameters
 from .training import calc_loss_batch, evaluate_model, load_checkpoint, plot_losses, save_checkpoint
 
-# %% ../nbs/11_cli_finetune.ipynb #f6033c11
+# %% ../nbs/11_cli_finetune.ipynb #ec41c0ac
 def base_model(args, device) -> tuple[GPTModel, dict, float]:
     "The model to finetune (GPT-2, a pretrain checkpoint or a fresh `--size` model), its config and the default learning rate."
     if args.gpt2 is not None and args.checkpoint is not None: raise CLIError("give at most one of --gpt2 SIZE and --checkpoint PATH")
@@ -53,7 +53,30 @@ def _interrupted(what: str, path: Path):
     print(f"\ninterrupted; the {what} as it was is saved to {path}", flush=True)
     raise SystemExit(130)
 
-# %% ../nbs/11_cli_finetune.ipynb #39c71d2c
+def _train_loop(model, train_loader, optimizer, loss_batch, device, args, on_step, on_epoch, save, what: str, path: Path):
+    """The finetuning commands' loop: a progress bar with the loss, `on_step(step, inputs)` after each step,
+    `on_epoch(epoch)` (a line to print) and `save()` after each epoch; Ctrl-C saves and exits with status 130."""
+    bar = tqdm(total=args.epochs * len(train_loader), desc="finetune", unit="step", dynamic_ncols=True, disable=args.quiet)
+    step = 0
+    with _StopRequest() as stop:
+        for epoch in range(args.epochs):
+            model.train()
+            for input_batch, target_batch in train_loader:
+                optimizer.zero_grad()
+                loss = loss_batch(input_batch, target_batch, model, device)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+                on_step(step, input_batch)
+                if stop.requested:
+                    bar.close(); save(); _interrupted(what, path)
+            bar.write(on_epoch(epoch))
+            save()
+    bar.close()
+
+# %% ../nbs/11_cli_finetune.ipynb #8218fc9f
 def finetune_classifier(args) -> dict:
     "Run `llms finetune-classifier`; returns the log it writes."
     device = pick_device(args.device)
@@ -79,7 +102,7 @@ def finetune_classifier(args) -> dict:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.1)
     ckpt = out / "classifier.pt"
     log = {"args": _plain(args), "config": cfg, "lr": lr, "trainable_parameters": trainable_parameters(model),
-           "max_length": train_set.max_length, "train_loss": [], "val_loss": [], "train_acc": [], "val_acc": [], "examples_seen": []}
+           "max_length": train_set.max_length, "train_loss": [], "val_loss": [], "train_acc": [], "val_acc": [], "examples_seen": [], "examples_seen_total": 0}
     print(f"finetuning {log['trainable_parameters']:,} of {sum(p.numel() for p in model.parameters()):,} parameters "
           f"{'(LoRA) ' if args.lora_rank else ''}on {len(train_set):,} messages for {args.epochs} epochs, lr {lr:g}", flush=True)
 
@@ -88,30 +111,19 @@ def finetune_classifier(args) -> dict:
         save_checkpoint(ckpt, to_save, config=cfg, num_classes=2, max_length=train_set.max_length, labels=["not spam", "spam"])
         (out / "log.json").write_text(json.dumps(log, indent=1))
 
-    bar = tqdm(total=args.epochs * len(train_loader), desc="finetune", unit="step", dynamic_ncols=True, disable=args.quiet)
-    step, examples_seen = 0, 0
-    with _StopRequest() as stop:
-        for epoch in range(args.epochs):
-            model.train()
-            for input_batch, target_batch in train_loader:
-                optimizer.zero_grad()
-                loss = classifier_loss_batch(input_batch, target_batch, model, device)
-                loss.backward()
-                optimizer.step()
-                step, examples_seen = step + 1, examples_seen + input_batch.shape[0]
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-                if step % args.eval_freq == 0:
-                    train_loss, val_loss = evaluate_classifier(model, train_loader, val_loader, device, args.eval_iter)
-                    log["train_loss"].append(train_loss); log["val_loss"].append(val_loss)
-                if stop.requested:
-                    bar.close(); save(); _interrupted("classifier", ckpt)
-            log["train_acc"].append(calc_accuracy_loader(train_loader, model, device, args.eval_iter))
-            log["val_acc"].append(calc_accuracy_loader(val_loader, model, device, args.eval_iter))
-            log["examples_seen"].append(examples_seen)
-            bar.write(f"epoch {epoch + 1}: training accuracy {log['train_acc'][-1]:.2%}, validation accuracy {log['val_acc'][-1]:.2%}")
-            save()
-    bar.close()
+    def on_step(step, inputs):
+        log["examples_seen_total"] += inputs.shape[0]
+        if step % args.eval_freq == 0:
+            train_loss, val_loss = evaluate_classifier(model, train_loader, val_loader, device, args.eval_iter)
+            log["train_loss"].append(train_loss); log["val_loss"].append(val_loss)
+
+    def on_epoch(epoch):
+        log["train_acc"].append(calc_accuracy_loader(train_loader, model, device, args.eval_iter))
+        log["val_acc"].append(calc_accuracy_loader(val_loader, model, device, args.eval_iter))
+        log["examples_seen"].append(log["examples_seen_total"])
+        return f"epoch {epoch + 1}: training accuracy {log['train_acc'][-1]:.2%}, validation accuracy {log['val_acc'][-1]:.2%}"
+
+    _train_loop(model, train_loader, optimizer, classifier_loss_batch, device, args, on_step, on_epoch, save, "classifier", ckpt)
     log["accuracy"] = {name: calc_accuracy_loader(loader, model, device)
                        for name, loader in (("train", train_loader), ("validation", val_loader), ("test", test_loader))}
     save()
@@ -120,14 +132,14 @@ def finetune_classifier(args) -> dict:
     _save_plot(plot_values(epochs, log["examples_seen"], log["train_acc"], log["val_acc"], label="accuracy"), out / "accuracy.png")
     if len(log["train_loss"]) >= 2:
         _save_plot(plot_values(torch.linspace(0, args.epochs, len(log["train_loss"])).tolist(),
-                               torch.linspace(0, examples_seen, len(log["train_loss"])).tolist(),
+                               torch.linspace(0, log["examples_seen_total"], len(log["train_loss"])).tolist(),
                                log["train_loss"], log["val_loss"]), out / "loss.png")
     acc = log["accuracy"]
     print(f"accuracy: training {acc['train']:.2%}, validation {acc['validation']:.2%}, test {acc['test']:.2%}\n"
           f"saved {ckpt}; try: llms classify --checkpoint {ckpt} \"You have won a prize! Text WIN to claim\"", flush=True)
     return log
 
-# %% ../nbs/11_cli_finetune.ipynb #8494b3f4
+# %% ../nbs/11_cli_finetune.ipynb #673dc4bc
 def load_classifier(path: str, device) -> tuple[GPTModel, dict]:
     "A classifier and its checkpoint dict from a `classifier.pt` written by `llms finetune-classifier`."
     if not Path(path).is_file(): raise CLIError(f"no such checkpoint: {path}")
@@ -153,7 +165,7 @@ def classify_command(args):
         best = probs.argmax().item()
         print(f"{labels[best]}\t{probs[best].item():.3f}\t{text}", flush=True)
 
-# %% ../nbs/11_cli_finetune.ipynb #2e1ae55e
+# %% ../nbs/11_cli_finetune.ipynb #5a3ca477
 def finetune_instruct(args) -> dict:
     "Run `llms finetune-instruct`; returns the log it writes."
     device = pick_device(args.device)
@@ -178,30 +190,22 @@ def finetune_instruct(args) -> dict:
         save_checkpoint(ckpt, model, config=cfg, kind="instruct")
         (out / "log.json").write_text(json.dumps(log, indent=1))
 
+    tokens_seen = 0
+
+    def on_step(step, inputs):
+        nonlocal tokens_seen
+        tokens_seen += inputs.numel()
+        if step % args.eval_freq == 0:
+            train_loss, val_loss = evaluate_model(model, train_loader, val_loader, device, args.eval_iter)
+            for key, value in (("step", step), ("tokens_seen", tokens_seen), ("train_loss", train_loss), ("val_loss", val_loss)):
+                log[key].append(value)
+
+    def on_epoch(epoch):
+        if not log["train_loss"]: return f"epoch {epoch + 1} done"
+        return f"epoch {epoch + 1}: train loss {log['train_loss'][-1]:.3f}, val loss {log['val_loss'][-1]:.3f}"
+
     torch.manual_seed(args.seed)
-    bar = tqdm(total=args.epochs * len(train_loader), desc="finetune", unit="step", dynamic_ncols=True, disable=args.quiet)
-    step, tokens_seen = 0, 0
-    with _StopRequest() as stop:
-        for epoch in range(args.epochs):
-            model.train()
-            for input_batch, target_batch in train_loader:
-                optimizer.zero_grad()
-                loss = calc_loss_batch(input_batch, target_batch, model, device)
-                loss.backward()
-                optimizer.step()
-                step, tokens_seen = step + 1, tokens_seen + input_batch.numel()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-                if step % args.eval_freq == 0:
-                    train_loss, val_loss = evaluate_model(model, train_loader, val_loader, device, args.eval_iter)
-                    for key, value in (("step", step), ("tokens_seen", tokens_seen), ("train_loss", train_loss), ("val_loss", val_loss)):
-                        log[key].append(value)
-                if stop.requested:
-                    bar.close(); save(); _interrupted("model", ckpt)
-            bar.write(f"epoch {epoch + 1}: train loss {log['train_loss'][-1]:.3f}, val loss {log['val_loss'][-1]:.3f}"
-                      if log["train_loss"] else f"epoch {epoch + 1} done")
-            save()
-    bar.close()
+    _train_loop(model, train_loader, optimizer, calc_loss_batch, device, args, on_step, on_epoch, save, "model", ckpt)
     if len(log["step"]) >= 2:
         matplotlib.use("Agg", force=False)
         _save_plot(plot_losses([s / len(train_loader) for s in log["step"]], log["tokens_seen"], log["train_loss"], log["val_loss"]),
@@ -213,7 +217,7 @@ def finetune_instruct(args) -> dict:
     print(f"saved {ckpt}; try: llms chat --checkpoint {ckpt} \"Name a synonym of 'happy'.\"", flush=True)
     return log
 
-# %% ../nbs/11_cli_finetune.ipynb #bbaba7e3
+# %% ../nbs/11_cli_finetune.ipynb #9511146c
 def _lines(stream, prompt: str = ""):
     "Lines of `stream`, showing `prompt` before each."
     while True:
@@ -239,7 +243,7 @@ def chat_command(args):
             print(piece, end="", flush=True)
         print(flush=True)
 
-# %% ../nbs/11_cli_finetune.ipynb #16168eef
+# %% ../nbs/11_cli_finetune.ipynb #3307ca7b
 def _start_options(p):
     "The options that choose the starting model."
     p.add_argument("--gpt2", help="start from OpenAI's GPT-2 of this size (124M, 355M, 774M, 1558M; downloaded once)")
