@@ -18,7 +18,8 @@ def _skip_flags():
 def test_found_notebooks():
     assert {"00_data", "02_tokenizer", "03_attention", "04_gpt", "05_training", "05a_gpt2_weights",
             "D_training_loop", "10_cli", "02a_bpe", "A_pytorch", "A2_ddp", "06_classification",
-            "07_instruction", "07a_evaluation", "E_lora", "11_cli_finetune", "00_setup", "01_intro", "12_site"} <= {p.stem for p in NOTEBOOKS}
+            "07_instruction", "07a_evaluation", "E_lora", "11_cli_finetune", "00_setup", "01_intro", "12_site",
+            "08_fast", "08a_flops", "08b_benchmarks"} <= {p.stem for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
