@@ -131,3 +131,26 @@ def show_doc_problems(proc: Path, root: Path, package: str, modules: list[str]) 
             if not any(re.match(rf"(async\s+)?(def|class)\s+{re.escape(symbol)}\b", l) for l in window):
                 problems.append(f"{name}.{symbol}: [source] link points at line {at + 1}, not its definition")
     return problems
+
+
+DOC_LINK = re.compile(r"\[`([\w.]+)`\]\((\S+?)\.html#")
+
+
+def doc_link_problems(proc: Path, root: Path, package: str, modules: list[str]) -> list[str]:
+    "On each module's page, a link on a backticked name that the module defines must lead to that page, not a namesake's."
+    problems = []
+    for name in modules:
+        py = root / package / f"{name}.py"
+        text = py.read_text()
+        origin = re.search(r"^# %% \.\./nbs/(\S+)\.ipynb", text, flags=re.M)
+        if not origin: continue
+        defined = {m for m in re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", text, flags=re.M)}
+        page = json.loads((proc / f"{origin.group(1)}.ipynb").read_text())
+        sources = [_source(c) for c in page["cells"] if c["cell_type"] == "markdown"]
+        sources += ["".join(o.get("data", {}).get("text/markdown", [])) for c in page["cells"] for o in c.get("outputs", [])]
+        for src in sources:
+            for symbol, url in DOC_LINK.findall(src):
+                page_name = re.sub(r"^\d+[a-z]*_", "", origin.group(1)).lower()  # nbdev drops a leading number: 02a_bpe -> bpe.html
+                if symbol in defined and not url.endswith("/" + page_name):
+                    problems.append(f"{origin.group(1)}: `{symbol}` links to {url}.html, not to this page")
+    return sorted(set(problems))

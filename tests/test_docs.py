@@ -119,6 +119,15 @@ def test_nbdev_processes_every_notebook_into_a_titled_page(tmp_path):
     (broken / "04_gpt.ipynb").write_text(json.dumps(page))
     assert docs_checks.show_doc_problems(broken, ROOT, "llms_from_scratch", ["gpt"]) == [
         "gpt.GPTModel: [source] link points at line 1, not its definition"]
+    # prose and docstring links on a backticked name lead to this page's own definition, not a namesake's
+    assert docs_checks.doc_link_problems(ROOT / "_proc", ROOT, "llms_from_scratch", _modules()) == []
+    page = json.loads((broken / "A2_ddp.ipynb").read_text())
+    for cell in page["cells"]:
+        if cell["cell_type"] == "markdown":
+            cell["source"] = "".join(cell["source"]).replace("a2_ddp.html#main", "cli.html#main")
+    (broken / "A2_ddp.ipynb").write_text(json.dumps(page))
+    assert docs_checks.doc_link_problems(broken, ROOT, "llms_from_scratch", ["ddp"]) == [
+        "A2_ddp: `main` links to https://llms-from-scratch.github.io/llms-from-scratch/cli.html, not to this page"]
 
 
 def test_quarto_config_is_shared():
