@@ -21,6 +21,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 from torch.utils.data import DataLoader, Dataset
 
+from . import training
 from .data import ASSETS, Asset, fetch, gpt2_encoding
 from .gpt import GPT_CONFIG_124M, GPTModel
 
@@ -153,24 +154,13 @@ def calc_loss_batch(input_batch, target_batch, model, device) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits, target_batch.to(device))
 
 def calc_loss_loader(data_loader, model, device, num_batches: int | None = None) -> float:
-    "Mean of `calc_loss_batch` over the first `num_batches` batches (all by default)."
-    if len(data_loader) == 0: return float("nan")
-    num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
-    total_loss = 0.
-    for i, (input_batch, target_batch) in enumerate(data_loader):
-        if i >= num_batches: break
-        total_loss += calc_loss_batch(input_batch, target_batch, model, device).item()
-    return total_loss / num_batches
+    "Mean of this chapter's `calc_loss_batch` over the first `num_batches` batches (all by default): chapter 5's loop."
+    return training.calc_loss_loader(data_loader, model, device, num_batches, loss_batch=calc_loss_batch)
 
 # %% ../nbs/06_classification.ipynb #409433a5
 def evaluate_model(model, train_loader, val_loader, device, eval_iter: int) -> tuple[float, float]:
-    "Training and validation classification loss over `eval_iter` batches each, with dropout off."
-    model.eval()
-    with torch.no_grad():
-        train_loss = calc_loss_loader(train_loader, model, device, num_batches=eval_iter)
-        val_loss = calc_loss_loader(val_loader, model, device, num_batches=eval_iter)
-    model.train()
-    return train_loss, val_loss
+    "Training and validation classification loss over `eval_iter` batches each, with dropout off: chapter 5's function."
+    return training.evaluate_model(model, train_loader, val_loader, device, eval_iter, loss_loader=calc_loss_loader)
 
 def train_classifier_simple(model, train_loader, val_loader, optimizer, device, num_epochs: int, eval_freq: int, eval_iter: int):
     "The book's classifier training loop; returns losses and accuracies per evaluation/epoch and the examples seen."

@@ -35,23 +35,23 @@ def calc_loss_batch(input_batch, target_batch, model, device) -> torch.Tensor:
     logits = model(input_batch)  # (batch, num_tokens, vocab_size)
     return torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten())
 
-def calc_loss_loader(data_loader, model, device, num_batches=None) -> float:
-    "Mean of `calc_loss_batch` over the first `num_batches` batches of `data_loader` (all by default)."
+def calc_loss_loader(data_loader, model, device, num_batches=None, loss_batch=calc_loss_batch) -> float:
+    "Mean of `loss_batch` (by default `calc_loss_batch`) over the first `num_batches` batches of `data_loader` (all by default)."
     if len(data_loader) == 0: return float("nan")
     num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
     total_loss = 0.
     for i, (input_batch, target_batch) in enumerate(data_loader):
         if i >= num_batches: break
-        total_loss += calc_loss_batch(input_batch, target_batch, model, device).item()
+        total_loss += loss_batch(input_batch, target_batch, model, device).item()
     return total_loss / num_batches
 
 # %% ../nbs/05_training.ipynb #5b6ec4a0
-def evaluate_model(model, train_loader, val_loader, device, eval_iter: int) -> tuple[float, float]:
-    "Training and validation loss over `eval_iter` batches each, with dropout off."
+def evaluate_model(model, train_loader, val_loader, device, eval_iter: int, loss_loader=calc_loss_loader) -> tuple[float, float]:
+    "Training and validation loss (by default `calc_loss_loader`) over `eval_iter` batches each, with dropout off."
     model.eval()
     with torch.no_grad():
-        train_loss = calc_loss_loader(train_loader, model, device, num_batches=eval_iter)
-        val_loss = calc_loss_loader(val_loader, model, device, num_batches=eval_iter)
+        train_loss = loss_loader(train_loader, model, device, num_batches=eval_iter)
+        val_loss = loss_loader(val_loader, model, device, num_batches=eval_iter)
     model.train()
     return train_loss, val_loss
 
