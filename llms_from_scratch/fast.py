@@ -6,7 +6,7 @@
 __all__ = ['FastLayerNorm', 'FastGELU', 'attend', 'FastMultiHeadAttention', 'to_fast', 'FastGPTModel', 'LayerCache', 'KVCache',
            'forward_cached', 'KVCached', 'generate_cached', 'make_optimizer', 'autocast_dtype']
 
-# %% ../nbs/08_fast.ipynb #4e3f1317
+# %% ../nbs/08_fast.ipynb #f2cc39d0
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -15,7 +15,7 @@ from .attention import MultiHeadAttention
 from .gpt import GELU, GPTModel, LayerNorm
 from .training import generate
 
-# %% ../nbs/08_fast.ipynb #6d87618c
+# %% ../nbs/08_fast.ipynb #702700bf
 class FastLayerNorm(LayerNorm):
     "The book's `LayerNorm` (same `scale`, `shift`, `eps`) computed by PyTorch's fused kernel."
     def forward(self, x): return F.layer_norm(x, self.scale.shape, self.scale, self.shift, self.eps)
@@ -24,7 +24,7 @@ class FastGELU(GELU):
     "GPT-2's tanh-approximated GELU in one kernel."
     def forward(self, x): return F.gelu(x, approximate="tanh")
 
-# %% ../nbs/08_fast.ipynb #5b7902df
+# %% ../nbs/08_fast.ipynb #1ab845ed
 def _derived(module: nn.Module, key: str, sources: list, make):
     "`make()` (a tensor or tuple derived from `sources`), cached on `module` until one of `sources` is updated or replaced."
     version = tuple((t.data_ptr(), t._version) for t in sources)
@@ -69,7 +69,7 @@ class FastMultiHeadAttention(MultiHeadAttention):
     "The book's `MultiHeadAttention` (same weights and buffers) computed by `attend`."
     def forward(self, x): return attend(self, x)
 
-# %% ../nbs/08_fast.ipynb #8760e243
+# %% ../nbs/08_fast.ipynb #8f870d4b
 _FAST = {LayerNorm: FastLayerNorm, GELU: FastGELU, MultiHeadAttention: FastMultiHeadAttention}
 
 def to_fast(model: nn.Module) -> nn.Module:
@@ -85,7 +85,7 @@ class FastGPTModel(GPTModel):
         to_fast(self)
         if cfg.get("tie_weights", False): self.out_head.weight = self.tok_emb.weight
 
-# %% ../nbs/08_fast.ipynb #d0a9b60b
+# %% ../nbs/08_fast.ipynb #23c4c93d
 class LayerCache:
     "Keys and values of one attention layer, in preallocated (b, heads, max_len, head_dim) tensors."
     def __init__(self, max_len: int):
@@ -112,7 +112,7 @@ class KVCache:
     @property
     def length(self) -> int: return self.layers[0].length
 
-# %% ../nbs/08_fast.ipynb #facc7dd9
+# %% ../nbs/08_fast.ipynb #3d0f3361
 def _feed_forward(ff: nn.Module, x: torch.Tensor) -> torch.Tensor:
     "The book's `FeedForward`; without gradients, its widening layer runs on a cached (in, out) copy of its weight."
     first, activation, second = ff.layers
@@ -133,7 +133,7 @@ def forward_cached(model: GPTModel, idx: torch.Tensor, cache: KVCache) -> torch.
         x = x + block.drop_shortcut(_feed_forward(block.ff, block.norm2(x)))
     return model.out_head(model.final_norm(x))
 
-# %% ../nbs/08_fast.ipynb #fc2dbc63
+# %% ../nbs/08_fast.ipynb #54851e31
 class KVCached(nn.Module):
     "Callable like `model` inside `generate`, but runs only the tokens its KV cache hasn't seen (returns their logits)."
     def __init__(self, model: GPTModel):
@@ -151,7 +151,7 @@ def generate_cached(model: GPTModel, idx: torch.Tensor, max_new_tokens: int, con
     "The book's `generate` (same arguments and sampling) with a KV cache."
     return generate(KVCached(model), idx, max_new_tokens, context_size, **kwargs)
 
-# %% ../nbs/08_fast.ipynb #57acfc88
+# %% ../nbs/08_fast.ipynb #8768f6c1
 def make_optimizer(model: nn.Module, lr: float = 4e-4, weight_decay: float = 0.1) -> torch.optim.AdamW:
     "AdamW with PyTorch's fused implementation where the device has one, else the multi-tensor (foreach) one."
     params = [p for p in model.parameters() if p.requires_grad]
