@@ -6,7 +6,7 @@
 __all__ = ['SIZES', 'CLIError', 'model_config', 'pick_device', 'load_text', 'epoch_batches', 'pretrain', 'load_model',
            'stream_generate', 'generate_command', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #cb0bb1dc
+# %% ../nbs/10_cli.ipynb #2cbc5746
 import argparse
 import hashlib
 import json
@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .data import get, gpt2_encoding
 from .ddp import ddp_backend
+from .fast import FastGPTModel, make_optimizer
 from .gpt import GPT_CONFIG_124M, GPTModel
 from .gpt2_weights import GPT2_SIZES, gpt2_config, load_gpt2
 from .tokenizer import GPTDatasetV1
@@ -131,7 +132,7 @@ def _write_outputs(out: Path, log: dict):
         fig.savefig(out / "loss.png", dpi=90)
         matplotlib.pyplot.close(fig)
 
-# %% ../nbs/10_cli.ipynb #7de03852
+# %% ../nbs/10_cli.ipynb #eb64560f
 def pretrain(args) -> dict:
     "Train a GPT as `llms pretrain` does; returns the final log."
     out = Path(args.out)
@@ -164,8 +165,10 @@ def pretrain(args) -> dict:
     val_batches = epoch_batches(val_set, min(args.batch_size, len(val_set)), args.seed, 0, shuffle=False)
 
     torch.manual_seed(args.seed)
-    model = GPTModel(cfg).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    fast, compiled = getattr(args, "fast", False), getattr(args, "compile", False)  # absent from older checkpoints' args
+    model = (FastGPTModel if fast else GPTModel)(cfg).to(device)
+    optimizer = (make_optimizer(model, args.lr, args.weight_decay) if fast else
+                 torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay))
     state = {"epoch": 0, "batch": 0, "step": 0, "tokens_seen": 0, "seconds": 0.0,
              "history": {"step": [], "tokens_seen": [], "train_loss": [], "val_loss": []}}
     if args.resume:
@@ -173,10 +176,12 @@ def pretrain(args) -> dict:
         torch.set_rng_state(state.pop("rng_state"))
         if rank == 0: print(f"resuming {ckpt_path} at epoch {state['epoch'] + 1}, step {state['step']}", flush=True)
     ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
+    step_model = torch.compile(ddp_model) if compiled else ddp_model  # training steps only; evaluation and samples run eagerly
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())
     if rank == 0:
-        print(f"training {n_params:,} parameters on {device}{f' x {world} processes' if world > 1 else ''} for {args.epochs} "
+        how = "".join([", fast path" if fast else "", ", compiled" if compiled else ""])
+        print(f"training {n_params:,} parameters on {device}{f' x {world} processes' if world > 1 else ''}{how} for {args.epochs} "
               f"epochs of {steps_per_epoch} steps ({len(train_set) * cfg['context_length']:,} training tokens)", flush=True)
 
     def log():
@@ -199,7 +204,7 @@ def pretrain(args) -> dict:
             for input_batch, target_batch in batches[state["batch"]:]:
                 started = time.perf_counter()
                 optimizer.zero_grad()
-                loss = calc_loss_batch(input_batch[shard], target_batch[shard], ddp_model, device)
+                loss = calc_loss_batch(input_batch[shard], target_batch[shard], step_model, device)
                 loss.backward()  # under DDP, gradients are averaged across processes here
                 optimizer.step()
                 state["seconds"] += time.perf_counter() - started
@@ -292,7 +297,7 @@ def generate_command(args):
         print(piece, end="", flush=True)
     print()
 
-# %% ../nbs/10_cli.ipynb #ba7291e6
+# %% ../nbs/10_cli.ipynb #a9212ce8
 def build_parser() -> argparse.ArgumentParser:
     "The `llms` argument parser: `pretrain`, `generate`, and the finetuning subcommands."
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -319,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=123, help="random seed (weights, data order, dropout)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--out", default="runs/pretrain", help="output folder for checkpoint.pt, log.json and loss.png")
+    p.add_argument("--fast", action="store_true", help="train the fast path (fused attention and layers, fused AdamW); same checkpoint format")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training steps (needs a C++ compiler on a CPU; the first step compiles)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out (its settings are reused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

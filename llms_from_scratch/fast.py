@@ -24,34 +24,32 @@ class FastGELU(GELU):
     "GPT-2's tanh-approximated GELU in one kernel."
     def forward(self, x): return F.gelu(x, approximate="tanh")
 
-# %% ../nbs/08_fast.ipynb #1ab845ed
-def _derived(module: nn.Module, key: str, sources: list, make):
-    "`make()` (a tensor or tuple derived from `sources`), cached on `module` until one of `sources` is updated or replaced."
-    version = tuple((t.data_ptr(), t._version) for t in sources)
-    cached = module.__dict__.get(key)
-    if cached is None or cached[0] != version: module.__dict__[key] = cached = (version, make())
-    return cached[1]
-
+# %% ../nbs/08_fast.ipynb #6f479fd1
 def _matmul_in_out(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     "`x @ weight_t + bias` for `x` (..., d_in) and a weight stored as (d_in, d_out)."
     flat = x.reshape(-1, x.shape[-1])
     out = flat @ weight_t if bias is None else torch.addmm(bias, flat, weight_t)
     return out.view(*x.shape[:-1], weight_t.shape[1])
 
-def _project_qkv(att: MultiHeadAttention, x: torch.Tensor) -> torch.Tensor:
-    "Queries, keys and values side by side, (b, t, 3 * d_out), from one matrix product."
+def _stacked_qkv(att: MultiHeadAttention) -> tuple[torch.Tensor, torch.Tensor | None]:
+    "The query, key and value weights stacked, (3 * d_out, d_in), and their biases, (3 * d_out,) or None."
     layers = (att.W_query, att.W_key, att.W_value)
-    bias = lambda: None if layers[0].bias is None else torch.cat([m.bias for m in layers])
-    if torch.is_grad_enabled(): return F.linear(x, torch.cat([m.weight for m in layers]), bias())
-    sources = [m.weight for m in layers] + ([m.bias for m in layers] if layers[0].bias is not None else [])
-    weight_t, b = _derived(att, "_qkv_in_out", sources, lambda: (torch.cat([m.weight for m in layers]).t().contiguous(), bias()))
-    return _matmul_in_out(x, weight_t, b)
+    return torch.cat([m.weight for m in layers]), None if layers[0].bias is None else torch.cat([m.bias for m in layers])
+
+def _project_qkv(att: MultiHeadAttention, x: torch.Tensor, cache=None) -> torch.Tensor:
+    "Queries, keys and values side by side, (b, t, 3 * d_out), from one matrix product; with a `cache`, by its (in, out) copy."
+    if cache is None or torch.is_grad_enabled(): return F.linear(x, *_stacked_qkv(att))
+    def in_out():
+        weight, bias = _stacked_qkv(att)
+        return weight.t().contiguous(), bias  # (d_in, 3 * d_out)
+    weight_t, bias = cache.weights("qkv", in_out)
+    return _matmul_in_out(x, weight_t, bias)
 
 def attend(att: MultiHeadAttention, x: torch.Tensor, cache=None) -> torch.Tensor:
     "Causal multi-head attention of `att`'s weights on `x` (b, t, d_in) by `scaled_dot_product_attention`; `cache`: an optional `LayerCache`."
     b, t, _ = x.shape
     if all(type(m) is nn.Linear for m in (att.W_query, att.W_key, att.W_value)):  # plain layers: one fused projection
-        q, k, v = _project_qkv(att, x).split(att.d_out, dim=-1)  # each (b, t, d_out)
+        q, k, v = _project_qkv(att, x, cache).split(att.d_out, dim=-1)  # each (b, t, d_out)
     else:  # wrapped layers (LoRA, ...): call them
         q, k, v = att.W_query(x), att.W_key(x), att.W_value(x)
     q, k, v = (z.view(b, t, att.num_heads, att.head_dim).transpose(1, 2) for z in (q, k, v))  # (b, heads, t, head_dim)
@@ -85,11 +83,16 @@ class FastGPTModel(GPTModel):
         to_fast(self)
         if cfg.get("tie_weights", False): self.out_head.weight = self.tok_emb.weight
 
-# %% ../nbs/08_fast.ipynb #23c4c93d
+# %% ../nbs/08_fast.ipynb #ee755293
 class LayerCache:
     "Keys and values of one attention layer, in preallocated (b, heads, max_len, head_dim) tensors."
     def __init__(self, max_len: int):
-        self.max_len, self.length, self.k, self.v = max_len, 0, None, None
+        self.max_len, self.length, self.k, self.v, self._weights = max_len, 0, None, None, {}
+
+    def weights(self, key: str, make):
+        "`make()`: the layer's weights in the layout generation wants, made once per cache (like the keys and values, valid for the weights that made them)."
+        if key not in self._weights: self._weights[key] = make()
+        return self._weights[key]
 
     def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "Store `k`, `v` (b, heads, t, head_dim) after the cached ones; return all keys and values so far."
@@ -112,13 +115,12 @@ class KVCache:
     @property
     def length(self) -> int: return self.layers[0].length
 
-# %% ../nbs/08_fast.ipynb #3d0f3361
-def _feed_forward(ff: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    "The book's `FeedForward`; without gradients, its widening layer runs on a cached (in, out) copy of its weight."
+# %% ../nbs/08_fast.ipynb #61c35e3f
+def _feed_forward(ff: nn.Module, x: torch.Tensor, cache: LayerCache) -> torch.Tensor:
+    "The book's `FeedForward`; without gradients, its widening layer runs on `cache`'s (in, out) copy of its weight."
     first, activation, second = ff.layers
     if torch.is_grad_enabled() or type(first) is not nn.Linear: return ff(x)
-    sources = [first.weight] + ([first.bias] if first.bias is not None else [])
-    weight_t = _derived(first, "_weight_in_out", sources, lambda: first.weight.t().contiguous())
+    weight_t = cache.weights("ff", lambda: first.weight.t().contiguous())
     return second(activation(_matmul_in_out(x, weight_t, first.bias)))
 
 def forward_cached(model: GPTModel, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
@@ -130,7 +132,7 @@ def forward_cached(model: GPTModel, idx: torch.Tensor, cache: KVCache) -> torch.
     x = model.drop_emb(x)
     for block, layer_cache in zip(model.trf_blocks, cache.layers):
         x = x + block.drop_shortcut(attend(block.att, block.norm1(x), layer_cache))
-        x = x + block.drop_shortcut(_feed_forward(block.ff, block.norm2(x)))
+        x = x + block.drop_shortcut(_feed_forward(block.ff, block.norm2(x), layer_cache))
     return model.out_head(model.final_norm(x))
 
 # %% ../nbs/08_fast.ipynb #54851e31
