@@ -4,7 +4,8 @@ Everything that is compared runs interleaved in one process (A B C A B C ...), a
 ratios of paired measurements, so a machine that gets faster or slower during the run affects all sides alike.
 Peak memory is measured in a fresh subprocess per variant. Writes results.json, results.md and benchmark.png.
 
-    python benchmarks/run.py                # the full run (about 15 minutes on 2 CPU cores)
+    python benchmarks/run.py                # the full run (about 20 minutes on 2 CPU cores)
+    python benchmarks/run.py --compile      # also the tied fast path under torch.compile (compiling takes minutes)
     python benchmarks/run.py --quick        # tiny configs, to check that everything works
 """
 import argparse
@@ -29,9 +30,11 @@ HERE = Path(__file__).resolve().parent
 CONFIGS = {
     "small": {**GPT_CONFIG_124M, "emb_dim": 256, "n_layers": 4, "n_heads": 4, "context_length": 256},
     "124M": {**GPT_CONFIG_124M, "context_length": 256},
+    "124M-nodrop": {**GPT_CONFIG_124M, "context_length": 256, "drop_rate": 0.0},  # as large pretraining runs now commonly train
     "tiny": {**GPT_CONFIG_124M, "emb_dim": 32, "n_layers": 1, "n_heads": 2, "context_length": 32},
 }
 TRAIN_VARIANTS = ("book", "fast", "fast_tied", "hf")
+COMPILED = "fast_tied_compiled"  # with --compile
 
 
 def hf_model(cfg: dict):
@@ -48,9 +51,10 @@ def build(variant: str, cfg: dict, device="cpu"):
     if variant == "book":
         model = GPTModel(cfg).to(device)
         return model, torch.optim.AdamW(model.parameters(), lr=4e-4, weight_decay=0.1)
-    model = {"fast": lambda: FastGPTModel(cfg), "fast_tied": lambda: FastGPTModel({**cfg, "tie_weights": True}),
-             "hf": lambda: hf_model(cfg)}[variant]().to(device)
-    return model, make_optimizer(model, lr=4e-4, weight_decay=0.1)
+    tied = lambda: FastGPTModel({**cfg, "tie_weights": True})
+    model = {"fast": lambda: FastGPTModel(cfg), "fast_tied": tied, COMPILED: tied, "hf": lambda: hf_model(cfg)}[variant]().to(device)
+    optimizer = make_optimizer(model, lr=4e-4, weight_decay=0.1)
+    return (torch.compile(model) if variant == COMPILED else model), optimizer
 
 
 def sync(device):
@@ -67,42 +71,50 @@ def train_step(variant, model, optimizer, x, y):
 
 
 def matmul_peak(n: int = 2048, repeats: int = 7, device="cpu") -> float:
-    "Measured float32 matrix-multiply throughput of this machine (FLOP/s, median of `repeats`)."
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        sync(device); start = time.perf_counter(); a @ b; sync(device); times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times)
+    "Measured float32 matrix-multiply throughput of this machine (FLOP/s): the best of an n x n x n product and the two feed-forward shapes of 124M at n rows, each the median of `repeats`."
+    best = 0.0
+    for m, k, cols in ((n, n, n), (n, 3 * n // 8, 3 * n // 2), (n, 3 * n // 2, 3 * n // 8)):  # n = 2048: (2048, 768, 3072), (2048, 3072, 768)
+        a, b = torch.randn(m, k, device=device), torch.randn(k, cols, device=device)
+        a @ b
+        times = []
+        for _ in range(repeats):
+            sync(device); start = time.perf_counter(); a @ b; sync(device); times.append(time.perf_counter() - start)
+        best = max(best, 2 * m * k * cols / statistics.median(times))
+    return best
 
 
-def bench_training(cfg_name: str, batch: int, rounds: int, device="cpu", peak_n: int = 2048) -> dict:
+def bench_training(cfg_name: str, batch: int, rounds: int, device="cpu", peak_n: int = 2048, variants=TRAIN_VARIANTS) -> dict:
     "Interleaved training steps of every variant, and in every round a float32 matmul to measure the peak under the same conditions."
     cfg = CONFIGS[cfg_name]
     torch.manual_seed(0)
     x = torch.randint(0, cfg["vocab_size"], (batch, cfg["context_length"]), device=device)
     y = torch.randint(0, cfg["vocab_size"], (batch, cfg["context_length"]), device=device)
-    built = {v: build(v, cfg, device) for v in TRAIN_VARIANTS}
+    built, first_step_s = {v: build(v, cfg, device) for v in variants}, {}
     for v, (model, opt) in built.items():
         model.train()
-        train_step(v, model, opt, x, y)  # warm-up: first-call allocations
-    times, peaks = {v: [] for v in TRAIN_VARIANTS}, []
+        sync(device); start = time.perf_counter()
+        train_step(v, model, opt, x, y)  # warm-up: first-call allocations, and compiling for the compiled variant
+        sync(device); first_step_s[v] = time.perf_counter() - start
+    times, peaks = {v: [] for v in variants}, []
     for r in range(rounds):
         peaks.append(matmul_peak(peak_n, repeats=3, device=device))
-        for v in (TRAIN_VARIANTS if r % 2 == 0 else TRAIN_VARIANTS[::-1]):  # A B C D, then D C B A
+        for v in (variants if r % 2 == 0 else variants[::-1]):  # A B C D, then D C B A
             sync(device); start = time.perf_counter()
             train_step(v, *built[v], x, y)
             sync(device); times[v].append(time.perf_counter() - start)
-        print(f"  training {cfg_name} round {r + 1}/{rounds}: " + ", ".join(f"{v} {times[v][-1]:.2f}s" for v in TRAIN_VARIANTS), flush=True)
+        print(f"  training {cfg_name} round {r + 1}/{rounds}: " + ", ".join(f"{v} {times[v][-1]:.2f}s" for v in variants), flush=True)
     tokens = batch * cfg["context_length"]
     paired = lambda a, b: statistics.median(tb / ta for ta, tb in zip(times[a], times[b]))  # speed of a relative to b
-    return {"config": cfg_name, "batch": batch, "tokens_per_step": tokens, "rounds": rounds,
+    speedup = {"fast_vs_book": paired("fast", "book"), "fast_tied_vs_hf": paired("fast_tied", "hf")}
+    if COMPILED in variants: speedup["compiled_vs_fast_tied"] = paired(COMPILED, "fast_tied")
+    return {"config": cfg_name, "batch": batch, "drop_rate": cfg["drop_rate"], "tokens_per_step": tokens, "rounds": rounds,
             "matmul_peak_gflops": statistics.median(peaks) / 1e9,
-            "parameters": {v: sum(p.numel() for p in built[v][0].parameters()) for v in TRAIN_VARIANTS},
+            "parameters": {v: sum(p.numel() for p in built[v][0].parameters()) for v in variants},
+            "first_step_s": first_step_s,
             "median_s": {v: statistics.median(t) for v, t in times.items()},
             "tokens_per_s": {v: tokens / statistics.median(t) for v, t in times.items()},
-            "speedup": {"fast_vs_book": paired("fast", "book"), "fast_tied_vs_hf": paired("fast_tied", "hf")},
-            "flops_per_step": {v: training_flops_per_token(cfg) * tokens for v in TRAIN_VARIANTS}}
+            "speedup": speedup,
+            "flops_per_step": {v: training_flops_per_token(cfg) * tokens for v in variants}}
 
 
 def bench_generation(cfg_name: str, new_tokens: int, rounds: int, device="cpu") -> dict:
@@ -158,17 +170,17 @@ def peak_memory(variant: str, cfg_name: str, batch: int, device="cpu") -> int:
 def markdown(results: dict) -> str:
     lines = [f"# Benchmark results\n\n{results['machine']}; PyTorch {results['torch']}; "
              f"float32 matmul peak {results['matmul_peak_gflops']:.0f} GFLOP/s (measured).\n"]
+    names = {"fast_vs_book": "fast vs book", "fast_tied_vs_hf": "fast (tied) vs Hugging Face", "compiled_vs_fast_tied": "compiled vs eager (tied)"}
     for t in results["training"]:
-        lines += [f"\n## Training, {t['config']} config, batch {t['batch']} x {t['tokens_per_step'] // t['batch']} tokens ({t['rounds']} interleaved rounds)\n",
+        lines += [f"\n## Training, {t['config']} config (dropout {t['drop_rate']}), batch {t['batch']} x "
+                  f"{t['tokens_per_step'] // t['batch']} tokens ({t['rounds']} interleaved rounds)\n",
                   f"MFU against the float32 matmul throughput measured within the same rounds: {t['matmul_peak_gflops']:.0f} GFLOP/s.\n",
-                  "| variant | parameters | median step (s) | tokens/s | MFU | peak memory (GB) |", "|---|---|---|---|---|---|"]
-        for v in TRAIN_VARIANTS:
+                  "| variant | parameters | median step (s) | first step (s) | tokens/s | MFU | peak memory (GB) |", "|---|---|---|---|---|---|---|"]
+        for v in t["median_s"]:
             mem = t.get("peak_memory_bytes", {}).get(v)
-            lines.append(f"| {v} | {t['parameters'][v]:,} | {t['median_s'][v]:.3f} | {t['tokens_per_s'][v]:,.0f} | "
-                         f"{t['mfu'][v]:.0%} | {mem / 1e9:.2f} |" if mem else
-                         f"| {v} | {t['parameters'][v]:,} | {t['median_s'][v]:.3f} | {t['tokens_per_s'][v]:,.0f} | {t['mfu'][v]:.0%} | |")
-        lines.append(f"\nPaired speed-ups: fast vs book {t['speedup']['fast_vs_book']:.2f}x, "
-                     f"fast (tied) vs Hugging Face {t['speedup']['fast_tied_vs_hf']:.2f}x.")
+            lines.append(f"| {v} | {t['parameters'][v]:,} | {t['median_s'][v]:.3f} | {t['first_step_s'][v]:.1f} | "
+                         f"{t['tokens_per_s'][v]:,.0f} | {t['mfu'][v]:.0%} | {f'{mem / 1e9:.2f}' if mem else ''} |")
+        lines.append("\nPaired speed-ups: " + ", ".join(f"{names[k]} {x:.2f}x" for k, x in t["speedup"].items()) + ".")
     g = results["generation"]
     lines += [f"\n## Generation, {g['config']} config, batch 1, {g['new_tokens']} new tokens ({g['rounds']} interleaved rounds)\n",
               "| variant | median (s) | tokens/s | same tokens as no cache |", "|---|---|---|---|"]
@@ -185,9 +197,12 @@ def plot(results: dict, path: Path):
     import matplotlib.pyplot as plt
     trainings = results["training"]
     fig, axes = plt.subplots(1, len(trainings) + 1, figsize=(4 * (len(trainings) + 1), 3), dpi=90)
+    colors = {"book": "grey", "fast": "tab:blue", "fast_tied": "tab:cyan", "hf": "tab:orange", COMPILED: "tab:green"}
     for ax, t in zip(axes, trainings):
-        ax.bar(TRAIN_VARIANTS, [t["tokens_per_s"][v] for v in TRAIN_VARIANTS], color=["grey", "tab:blue", "tab:cyan", "tab:orange"])
-        ax.set_title(f"training, {t['config']}"); ax.set_ylabel("tokens/s")
+        variants = list(t["tokens_per_s"])
+        ax.bar(variants, [t["tokens_per_s"][v] for v in variants], color=[colors[v] for v in variants])
+        ax.set_title(f"training, {t['config']}, batch {t['batch']}"); ax.set_ylabel("tokens/s")
+        ax.tick_params(axis="x", labelrotation=30)
     g = results["generation"]
     axes[-1].bar(list(g["tokens_per_s"]), list(g["tokens_per_s"].values()), color=["grey", "tab:blue", "tab:orange"])
     axes[-1].set_title(f"generation, {g['config']}, batch 1"); axes[-1].set_ylabel("new tokens/s")
@@ -201,23 +216,36 @@ def main(argv=None):
     ap.add_argument("--out", default=str(HERE / "results"), help="folder for results.json, results.md and benchmark.png")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--batch-124m", type=int, default=2, help="sequences per training step at the 124M config (the book's 2)")
+    ap.add_argument("--batch-nodrop", type=int, default=8, help="sequences per training step at the 124M config without dropout")
+    ap.add_argument("--compile", action="store_true", help=f"also train {COMPILED}: the tied fast path under torch.compile")
+    ap.add_argument("--configs", help="comma-separated training configs to run (default: small,124M,124M-nodrop)")
     args = ap.parse_args(argv)
     device = args.device
-    plan = ([("tiny", 2, 3)], ("tiny", 8, 2)) if args.quick else ([("small", 8, 9), ("124M", args.batch_124m, 9)], ("124M", 200, 3))
+    variants = TRAIN_VARIANTS + ((COMPILED,) if args.compile else ())
+    plan = (([("tiny", 2, 3)], ("tiny", 8, 2)) if args.quick else
+            ([("small", 8, 9), ("124M", args.batch_124m, 9), ("124M-nodrop", args.batch_nodrop, 5)], ("124M", 200, 3)))
+    if args.configs:
+        chosen = args.configs.split(",")
+        unknown = [c for c in chosen if c not in CONFIGS]
+        if unknown: ap.error(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+        plan = ([p for p in plan[0] if p[0] in chosen], plan[1])
     peak = matmul_peak(512 if args.quick else 2048 if device == "cpu" else 8192, device=device)
     machine = (torch.cuda.get_device_name() if torch.device(device).type == "cuda"
                else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
     results = {"machine": machine, "device": device, "torch": torch.__version__, "matmul_peak_gflops": peak / 1e9, "training": []}
     print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s", flush=True)
-    for cfg_name, batch, rounds in plan[0]:
-        t = bench_training(cfg_name, batch, rounds, device, 512 if args.quick else 2048 if device == "cpu" else 8192)
-        t["mfu"] = {v: t["flops_per_step"][v] / t["median_s"][v] / (t["matmul_peak_gflops"] * 1e9) for v in TRAIN_VARIANTS}
-        t["peak_memory_bytes"] = {v: peak_memory(v, cfg_name, batch, device) for v in TRAIN_VARIANTS}
-        results["training"].append(t)
-    results["generation"] = bench_generation(*plan[1], device=device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    partial = out / "results.partial.json"  # what is measured so far survives a run that is stopped
+    for cfg_name, batch, rounds in plan[0]:
+        t = bench_training(cfg_name, batch, rounds, device, 512 if args.quick else 2048 if device == "cpu" else 8192, variants)
+        t["mfu"] = {v: t["flops_per_step"][v] / t["median_s"][v] / (t["matmul_peak_gflops"] * 1e9) for v in variants}
+        t["peak_memory_bytes"] = {v: peak_memory(v, cfg_name, batch, device) for v in variants}
+        results["training"].append(t)
+        partial.write_text(json.dumps(results, indent=1))
+    results["generation"] = bench_generation(*plan[1], device=device)
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    partial.unlink(missing_ok=True)
     (out / "results.md").write_text(markdown(results))
     plot(results, out / "benchmark.png")
     print(markdown(results))
