@@ -6,7 +6,7 @@
 __all__ = ['SIZES', 'CLIError', 'model_config', 'pick_device', 'load_text', 'epoch_batches', 'pretrain', 'load_model',
            'stream_generate', 'generate_command', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #2cbc5746
+# %% ../nbs/10_cli.ipynb #61b91053
 import argparse
 import hashlib
 import json
@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .data import get, gpt2_encoding
 from .ddp import ddp_backend
-from .fast import FastGPTModel, make_optimizer
+from .fast import FastGPTModel, KVCached, make_optimizer
 from .gpt import GPT_CONFIG_124M, GPTModel
 from .gpt2_weights import GPT2_SIZES, gpt2_config, load_gpt2
 from .tokenizer import GPTDatasetV1
@@ -253,7 +253,7 @@ def _complete(model, tokenizer, prompt: str, max_new_tokens: int, context_size: 
     model.train(was_training)
     return tokenizer.decode(ids[0].tolist()).replace("\n", " ")
 
-# %% ../nbs/10_cli.ipynb #8e82d65e
+# %% ../nbs/10_cli.ipynb #6e5961f9
 def load_model(checkpoint: str | None, gpt2: str | None, device) -> tuple[GPTModel, dict]:
     "A model in eval mode and its configuration, from an `llms pretrain` checkpoint or a GPT-2 size."
     if gpt2 is not None:
@@ -271,9 +271,9 @@ def stream_generate(model, tokenizer, prompt: str, max_new_tokens: int, context_
                     top_k: int | None = None, eos_id: int | None = 50256, device="cpu"):
     "Yield the continuation of `prompt` piece by piece, one new token at a time."
     idx = text_to_token_ids(prompt, tokenizer).to(device)
-    n_prompt, shown = idx.shape[1], ""
+    n_prompt, shown, cached = idx.shape[1], "", KVCached(model)
     for _ in range(max_new_tokens):
-        longer = generate(model, idx, 1, context_size, temperature=temperature, top_k=top_k, eos_id=eos_id)
+        longer = generate(cached, idx, 1, context_size, temperature=temperature, top_k=top_k, eos_id=eos_id)
         if longer.shape[1] == idx.shape[1]: return  # the end-of-text token
         idx = longer
         text = tokenizer.decode(idx[0, n_prompt:].tolist())
