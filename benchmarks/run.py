@@ -5,7 +5,7 @@ ratios of paired measurements, so a machine that gets faster or slower during th
 Peak memory is measured in a fresh subprocess per variant. Writes results.json, results.md and benchmark.png.
 
     python benchmarks/run.py                # the full run (about 20 minutes on 2 CPU cores)
-    python benchmarks/run.py --compile      # also the tied fast path under torch.compile (compiling takes minutes)
+    python benchmarks/run.py --compile      # also the tied fast path under torch.compile (about 25 minutes in all)
     python benchmarks/run.py --quick        # tiny configs, to check that everything works
 """
 import argparse

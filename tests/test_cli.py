@@ -175,7 +175,6 @@ def test_global_batch_must_split_evenly_across_processes(tmp_path):
     assert "must be divisible by the number of processes (2)" in r.stderr
 
 
-
 # Stated tolerance: losses within 1e-4 of the book model's after 72 steps, dropout off (fused AdamW, SDPA and the
 # compiled kernels round differently; measured: 4.8e-7 for both).
 def test_fast_and_compiled_training_match_the_book_model(tmp_path):
